@@ -1,0 +1,37 @@
+# Two commands on a fresh machine with python3 and make:
+#   make demo   -> virtual environment, install, solve the demo county, print the run folder
+#   make test   -> same set-up, run the test suite
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+OUT     ?= runs/fangcheng-2030
+SCEN    ?= scenarios/fangcheng-2030.yaml
+
+.PHONY: demo test test-fast bench system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# CJK font for Chinese map labels, Chromium for the report test (Debian; skipped where apt-get is absent).
+system-deps:
+	@sh scripts/system-deps.sh
+
+demo: $(STAMP) system-deps
+	$(BIN)/planner run $(SCEN) --out $(OUT) --force
+
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow"
+
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/demo.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,107 @@
+"""Command line: ``planner run``, ``planner validate`` (and ``planner compare``).
+
+The CLI only wires the stages of :mod:`planner.pipeline` together, shows
+progress, and maps outcomes to exit codes: 0 a plan was written, 2 bad input
+(nothing written), 3 infeasible (diagnosis printed), 1 anything else.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from planner.errors import PlannerError
+from planner.pipeline import prepare, solve_problem, with_solver
+from planner.scenario import load_scenario
+from planner.write import FolderExists, check_target, write_run_folder
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="School layout and capacity planning optimiser (学校布局与学位规划).")
+err = Console(stderr=True)
+out = Console()
+
+STAGES = {"load": "Reading and validating inputs", "travel": "Computing travel distances", "checks": "Checking the scenario",
+          "model": "Building the model", "solve": "Solving (HiGHS/CBC)", "decode": "Decoding the plan",
+          "write": "Writing the run folder"}
+
+
+def _fail(e: BaseException) -> None:
+    err.print(f"error: {e}", highlight=False, markup=False)
+    raise typer.Exit(getattr(e, "exit_code", 1))
+
+
+def _writers() -> tuple:
+    """The core writers plus every appendix writer that is installed."""
+    from planner.write import write_core
+
+    ws = [write_core]
+    try:
+        from planner.appendix import APPENDIX_WRITERS
+    except ImportError:
+        APPENDIX_WRITERS = ()
+    return (*ws, *APPENDIX_WRITERS)
+
+
+@app.command()
+def run(
+    scenario: Path = typer.Argument(..., help="scenario YAML"),
+    out_dir: Path = typer.Option(..., "--out", help="run folder to write"),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="seconds"),
+    solver: Optional[str] = typer.Option(None, "--solver", help="highs or cbc"),
+    gap: Optional[float] = typer.Option(None, "--gap", help="relative MIP gap, e.g. 0.005"),
+    force: bool = typer.Option(False, "--force", help="replace an existing run folder"),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress display"),
+) -> None:
+    """Solve a scenario and write its run folder."""
+    if solver not in (None, "highs", "cbc"):
+        _fail(PlannerError(f"--solver must be highs or cbc, not {solver}"))
+    try:
+        check_target(out_dir, force=force)
+        scen = with_solver(load_scenario(scenario), time_limit=time_limit, solver=solver, gap=gap)
+        with err.status("starting", spinner="dots") as status:
+            def progress(stage: str) -> None:
+                if not quiet:
+                    status.update(STAGES.get(stage, stage) + " ...")
+                    err.print(f"[dim]·[/] {STAGES.get(stage, stage)}")
+            problem = prepare(scen, progress)
+            for w in problem.warnings:
+                err.print(f"[yellow]warning[/]: {w}", highlight=False)
+            run_ = solve_problem(problem, progress)
+            progress("write")
+            folder = write_run_folder(out_dir, run_.problem, run_.plan, run_.summary, force=force, writers=_writers())
+    except FolderExists as e:
+        err.print(f"error: {e}", highlight=False)
+        raise typer.Exit(1)
+    except PlannerError as e:
+        _fail(e)
+    s = run_.summary
+    gap_txt = "n/a" if s["mip_gap"] is None else f"{100 * s['mip_gap']:.2f} %"
+    out.print(f"status {s['status']}, objective {s['objective']:,.1f}, gap {gap_txt}, "
+              f"cost {s['cost_10k_yuan']['total']:,.1f} of budget {s['budget_10k_yuan']} (10k yuan)")
+    out.print(f"schools after: {s['counts_after']}")
+    out.print(f"run folder: {folder.resolve()}")
+
+
+@app.command()
+def validate(scenario: Path = typer.Argument(..., help="scenario YAML")) -> None:
+    """Check a scenario and its input files without solving."""
+    try:
+        problem = prepare(scenario)
+    except PlannerError as e:
+        _fail(e)
+    for w in problem.warnings:
+        err.print(f"warning: {w}", highlight=False)
+    out.print(f"{scenario}: OK — {len(problem.villages)} villages, {len(problem.schools)} schools, "
+              f"{len(problem.candidates)} candidate sites, {len(problem.pairs)} pairs within limits")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Decode: read the solved variables into a :class:`Plan` of plain tables.
+
+The plan says, per existing school and opened candidate site, its type after
+the plan, the action (keep, expand, downgrade, upgrade, merge, close, new),
+classes, pupils, boarders and added areas with their cost; per village and
+band, where the children go. Mergers are read off the solution: a closed
+school merges into the open school that takes most of its former pupils.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from planner import AREA_KINDS, BANDS, LEVELS, TYPES
+from planner.model import COST_CATEGORIES, Model
+from planner.problem import Problem
+from planner.solve import SolveResult
+
+SCHOOL_COLUMNS = (
+    "school_id", "name", "township", "x", "y", "lon", "lat", "type_before", "type_after", "action", "merged_into",
+    "classes_primary", "classes_junior", "pupils_g1_3", "pupils_g4_6", "pupils_g7_9", "boarders",
+    "teaching_area_added_m2", "living_area_added_m2", "sports_area_added_m2", "cost_10k_yuan",
+)
+ASSIGNMENT_COLUMNS = ("village_id", "band", "school_id", "pupils", "distance_km", "boards")
+
+UPGRADES = {("teaching_point", "primary"), ("primary", "nine_year"), ("junior", "nine_year"), ("teaching_point", "nine_year")}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A decoded plan: the solver's report plus the schools and assignments tables."""
+
+    result: SolveResult
+    schools: pd.DataFrame
+    assignments: pd.DataFrame
+    cost_10k_yuan: dict[str, float]
+    build_seconds: float = 0.0
+    model_size: dict[str, int] = field(default_factory=dict)
+
+
+def _value(v) -> float:
+    x = v.value() if hasattr(v, "value") else v
+    return 0.0 if x is None else float(x)
+
+
+def _types_after(m: Model, problem: Problem) -> pd.Series:
+    on = m.open[[_value(v) > 0.5 for v in m.open["var"]]]
+    after = pd.Series("closed", index=problem.sites.index, dtype=object)
+    after[on["site_id"].to_numpy()] = on["type"].to_numpy()
+    return after
+
+
+def _assignments(m: Model) -> pd.DataFrame:
+    p = m.pairs
+    share = np.array([_value(v) for v in p["var"]])
+    keep = share > 1e-6
+    out = p.loc[keep, ["village_id", "band", "site_id", "distance_km", "boards"]].copy()
+    out["pupils"] = np.round(p.loc[keep, "pupils"].to_numpy() * share[keep], 3)
+    out = out.rename(columns={"site_id": "school_id"})
+    out["distance_km"] = out["distance_km"].round(4)
+    return out[list(ASSIGNMENT_COLUMNS)].sort_values(["village_id", "band", "school_id"]).reset_index(drop=True)
+
+
+def former_catchments(problem: Problem) -> pd.DataFrame:
+    """Village-bands and the existing school they attend today, taken as the
+    nearest existing school that teaches the band (by the pairs' distance)."""
+    p = problem.pairs
+    sites = problem.sites
+    before = p["site_id"].map(sites["type_before"])
+    from planner.travel import SERVES
+
+    ok = [t in SERVES[b] or (b == "g4_6" and t == "teaching_point" and problem.scenario.policy.teaching_point_takes_g4_6)
+          for b, t in zip(p["band"], before)]
+    q = p[np.asarray(ok, bool)].sort_values(["village_id", "band", "distance_km", "site_id"])
+    return q.drop_duplicates(["village_id", "band"])[["village_id", "band", "site_id"]]
+
+
+def _merged_into(problem: Problem, assign: pd.DataFrame, after: pd.Series) -> pd.Series:
+    """For each closed school: the open school that takes most of its former pupils."""
+    former = former_catchments(problem).rename(columns={"site_id": "former"})
+    moved = assign.merge(former, on=["village_id", "band"])
+    moved = moved[moved["former"].map(after) == "closed"]
+    if moved.empty:
+        return pd.Series(dtype=object)
+    tot = moved.groupby(["former", "school_id"])["pupils"].sum().reset_index()
+    tot = tot.sort_values(["former", "pupils", "school_id"], ascending=[True, False, True])
+    return tot.drop_duplicates("former").set_index("former")["school_id"]
+
+
+def _action(before: str, after: str, kind: str, expanded: bool, merged: bool) -> str:
+    if kind == "candidate":
+        return "new"
+    if after == "closed":
+        return "merge" if merged else "close"
+    if after == before:
+        return "expand" if expanded else "keep"
+    return "upgrade" if (before, after) in UPGRADES else "downgrade"
+
+
+def _site_costs(problem: Problem, after: pd.Series, added: pd.DataFrame) -> pd.DataFrame:
+    c, sites = problem.scenario.costs, problem.sites
+    unit = {"teaching": c.teaching_yuan_per_m2, "living": c.living_yuan_per_m2, "sports": c.sports_yuan_per_m2}
+    out = pd.DataFrame({k: added[f"{k}_area_added_m2"] * unit[k] / 1e4 for k in unit})
+    new = (sites["kind"] == "candidate") & (after != "closed")
+    out["new_build"] = np.where(new, after.map(c.new_build_10k_yuan).fillna(0.0), 0.0)
+    out["land"] = np.where(new, sites["land_cost_10k_yuan"], 0.0)
+    before = sites["type_before"]
+    up = (sites["kind"] == "school") & (after != before) & after.isin(["primary", "junior", "nine_year"]) \
+        & ~((before == "nine_year") & (after == "junior"))
+    out["upgrade"] = np.where(up, c.upgrade_10k_yuan, 0.0)
+    return out[list(COST_CATEGORIES)]
+
+
+def decode(m: Model, problem: Problem, result: SolveResult, *, build_seconds: float = 0.0) -> Plan:
+    """Turn solver values into a :class:`Plan`."""
+    sites = problem.sites
+    after = _types_after(m, problem)
+    assign = _assignments(m)
+    enrol = assign.pivot_table(index="school_id", columns="band", values="pupils", aggfunc="sum").reindex(columns=list(BANDS))
+    enrol = enrol.reindex(sites.index).fillna(0.0)
+    boarders = assign[assign["boards"]].groupby("school_id")["pupils"].sum().reindex(sites.index).fillna(0.0)
+    added = pd.DataFrame({f"{k}_area_added_m2": [round(max(_value(m.added.get((s, k), 0.0)), 0.0), 2) for s in sites.index]
+                          for k in AREA_KINDS}, index=sites.index)
+    classes = pd.DataFrame({f"classes_{lv}": [round(_value(m.classes.get((s, lv), 0.0))) for s in sites.index]
+                            for lv in LEVELS}, index=sites.index)
+    if not m.classes:
+        classes = sites[["classes_primary", "classes_junior"]].where(after != "closed", 0).astype(int)
+    costs = _site_costs(problem, after, added)
+    merged = _merged_into(problem, assign, after)
+    expanded = (added.sum(axis=1) > 0.005) | (classes["classes_primary"] > sites["classes_primary"]) \
+        | (classes["classes_junior"] > sites["classes_junior"])
+    t = pd.DataFrame({
+        "school_id": sites.index, "name": sites["name"], "township": sites["township"],
+        "x": sites["x"].round(2), "y": sites["y"].round(2), "lon": sites["lon"].round(6), "lat": sites["lat"].round(6),
+        "type_before": sites["type_before"], "type_after": after,
+    })
+    t["merged_into"] = merged.reindex(sites.index).fillna("")
+    t["action"] = [_action(b, a, k, e, bool(mi)) for b, a, k, e, mi in
+                   zip(sites["type_before"], after, sites["kind"], expanded, t["merged_into"])]
+    t = pd.concat([t, classes, enrol.rename(columns=lambda b: f"pupils_{b}").round(3), boarders.rename("boarders").round(3),
+                   added, costs.sum(axis=1).round(4).rename("cost_10k_yuan")], axis=1)
+    keep = (sites["kind"] == "school") | (after != "closed")
+    t = t[keep.to_numpy()][list(SCHOOL_COLUMNS)].reset_index(drop=True)
+    cost = {k: round(float(costs.loc[keep, k].sum()), 4) for k in COST_CATEGORIES}
+    cost["total"] = round(sum(cost.values()), 4)
+    size = {"rows": len(m.lp.constraints), "columns": len(m.lp.variables()),
+            "integers": sum(1 for v in m.lp.variables() if v.cat != "Continuous")}
+    return Plan(result, t, assign, cost, build_seconds, size)
+
+
+def counts_by_type(types: pd.Series) -> dict[str, int]:
+    """Open schools by type (closed excluded), every type present."""
+    vc = types.value_counts()
+    return {t: int(vc.get(t, 0)) for t in TYPES}

@@ -1,0 +1,95 @@
+"""The project's errors: a few classes, each carrying everything a user needs.
+
+Input problems are collected, not raised one at a time: a loader appends an
+:class:`Issue` per mistake and raises one :class:`InputError` with all of them,
+so a planner fixes a hand-exported spreadsheet in one pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One mistake in the input: where it is and what was expected."""
+
+    file: str
+    message: str
+    layer: str | None = None
+    row: int | None = None
+    column: str | None = None
+    id: str | None = None
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.layer:
+            where.append(f"layer {self.layer}")
+        if self.row is not None:
+            where.append(f"row {self.row}" + (f" (id {self.id})" if self.id else ""))
+        elif self.id:
+            where.append(f"id {self.id}")
+        if self.column:
+            where.append(f"column {self.column}")
+        return ", ".join(where) + ": " + self.message
+
+
+class PlannerError(Exception):
+    """Base class of every error the planner raises on purpose."""
+
+    exit_code = 1
+
+
+@dataclass
+class InputError(PlannerError):
+    """Bad input: files, layers, columns, values or scenario keys (exit 2)."""
+
+    issues: list[Issue] = field(default_factory=list)
+    exit_code = 2
+
+    def __str__(self) -> str:
+        head = f"{len(self.issues)} problem(s) in the input:"
+        return "\n".join([head, *(f"  - {i}" for i in self.issues)])
+
+
+@dataclass
+class ScenarioConflict(PlannerError):
+    """A scenario that cannot work, found before solving (exit 3).
+
+    Each reason states the rule and both numbers, e.g. "target junior = 30
+    but only 24 sites may be junior".
+    """
+
+    reasons: list[str] = field(default_factory=list)
+    exit_code = 3
+
+    def __str__(self) -> str:
+        return "The scenario cannot be satisfied:\n" + "\n".join(f"  - {r}" for r in self.reasons)
+
+
+@dataclass
+class InfeasibleError(PlannerError):
+    """The solver proved no plan exists, or found none in time (exit 3)."""
+
+    message: str
+    diagnosis: dict | None = None
+    exit_code = 3
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Collector:
+    """Accumulates :class:`Issue` objects and raises them together."""
+
+    def __init__(self) -> None:
+        self.issues: list[Issue] = []
+
+    def add(self, file: str, message: str, **where: object) -> None:
+        """Record one problem; ``where`` takes layer, row, column and id."""
+        self.issues.append(Issue(str(file), message, **where))  # type: ignore[arg-type]
+
+    def raise_if_any(self) -> None:
+        """Raise one :class:`InputError` if anything was recorded."""
+        if self.issues:
+            raise InputError(list(self.issues))

@@ -1,0 +1,300 @@
+"""Model: the mixed-integer programme of DESIGN.md §4, built with PuLP.
+
+Index sets come from data frames (``open`` rows = allowed (site, type),
+``pairs`` rows = pruned (village, band, site)); each constraint family is one
+``add_<family>`` function that skips an empty index, and :func:`build_model`
+lists them in order so the model reads like its specification. Every row is
+registered under a readable name such as ``class_cap[S042,primary]``.
+
+With standards, costs and caps switched off the model is exactly the
+p-median; with one school cap and whole catchments it is the single-source
+capacitated p-median.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pulp
+
+from planner import AREA_KINDS, BANDS, LEVEL_OF_BAND, LEVELS, TYPES
+from planner.problem import Problem
+from planner.travel import serving_types
+
+LEVEL_TYPES: dict[str, tuple[str, ...]] = {
+    "primary": ("teaching_point", "primary", "nine_year"),
+    "junior": ("junior", "nine_year"),
+}
+"""Types that teach each level (and so may hold classes of it)."""
+
+COST_CATEGORIES = ("teaching", "living", "sports", "new_build", "upgrade", "land")
+
+
+@dataclass
+class Model:
+    """A built PuLP problem plus the tables that map its variables to data."""
+
+    lp: pulp.LpProblem
+    open: pd.DataFrame
+    pairs: pd.DataFrame
+    classes: dict[tuple[str, str], pulp.LpVariable] = field(default_factory=dict)
+    added: dict[tuple[str, str], pulp.LpVariable] = field(default_factory=dict)
+    cost: dict[str, pulp.LpAffineExpression] = field(default_factory=dict)
+    rows: dict[str, pulp.LpConstraint] = field(default_factory=dict)
+
+    def add(self, family: str, key: tuple, constraint: pulp.LpConstraint) -> None:
+        """Register a row as ``family[k1,k2,...]`` and add it to the LP."""
+        name = f"{family}[{','.join(map(str, key))}]"
+        constraint.name = f"{family}_{len(self.rows)}"
+        self.rows[name] = constraint
+        self.lp += constraint
+
+    def family_sizes(self) -> dict[str, int]:
+        """Rows per constraint family, for benchmarks and structural tests."""
+        out: dict[str, int] = {}
+        for name in self.rows:
+            fam = name.split("[", 1)[0]
+            out[fam] = out.get(fam, 0) + 1
+        return out
+
+
+def _expr(vars_: "pd.Series | list", coefs: "np.ndarray | list | float" = 1.0) -> pulp.LpAffineExpression:
+    vs = list(vars_)
+    cs = np.broadcast_to(np.asarray(coefs, dtype=float), (len(vs),))
+    return pulp.LpAffineExpression(list(zip(vs, cs.tolist())))
+
+
+# ---------------------------------------------------------------- variables
+
+
+def open_table(problem: Problem) -> pd.DataFrame:
+    """One row and binary ``open[site,type]`` per allowed (site, type), closed excluded."""
+    rows = [(s, t) for s, allowed in problem.sites["allowed"].items() for t in allowed if t != "closed"]
+    tab = pd.DataFrame(rows, columns=["site_id", "type"])
+    tab["var"] = [pulp.LpVariable(f"open[{s},{t}]", cat="Binary") for s, t in rows]
+    return tab
+
+
+def pair_table(problem: Problem) -> pd.DataFrame:
+    """The pruned pairs with pupils, level, boarding flag and ``assign`` variables."""
+    pol = problem.scenario.policy
+    p = problem.pairs.copy()
+    pupils = problem.villages[[f"pupils_{b}" for b in BANDS]].rename(columns=lambda c: c[7:]).stack()
+    p["pupils"] = pupils.reindex(pd.MultiIndex.from_arrays([p["village_id"], p["band"]])).to_numpy(float)
+    p["level"] = p["band"].map(LEVEL_OF_BAND)
+    p["boards"] = p["distance_km"] > p["band"].map(pol.walk_limit_km).astype(float)
+    whole = p["band"].map(lambda b: pol.assignment.get(b, "whole") == "whole").to_numpy()
+    p["var"] = [
+        pulp.LpVariable(f"assign[{v},{b},{s}]", 0, 1, cat="Binary" if w else "Continuous")
+        for v, b, s, w in zip(p["village_id"], p["band"], p["site_id"], whole)
+    ]
+    return p
+
+
+def _open_by_site(m: Model, types: tuple[str, ...] | None = None) -> dict[str, list]:
+    tab = m.open if types is None else m.open[m.open["type"].isin(types)]
+    return tab.groupby("site_id", sort=True)["var"].apply(list).to_dict()
+
+
+def _pupil_expr(m: Model, mask: pd.Series | None = None, coef: pd.Series | None = None) -> dict[str, pulp.LpAffineExpression]:
+    """Per site: sum of pupils x assign (optionally masked or reweighted)."""
+    p = m.pairs if mask is None else m.pairs[mask]
+    w = p["pupils"] if coef is None else p["pupils"] * coef[p.index]
+    out = {}
+    for s, idx in p.groupby("site_id", sort=True).indices.items():
+        out[s] = _expr(p["var"].iloc[idx], w.iloc[idx].to_numpy())
+    return out
+
+
+# -------------------------------------------------------------- constraints
+
+
+def add_one_type(m: Model, problem: Problem) -> None:
+    """``one_type[s]``: a site takes at most one type; exactly one if it may not close."""
+    for s, vars_ in _open_by_site(m).items():
+        may_close = "closed" in problem.sites.at[s, "allowed"]
+        e = _expr(vars_)
+        m.add("one_type", (s,), e <= 1 if may_close else e == 1)
+
+
+def add_assign_all(m: Model, problem: Problem) -> None:
+    """``assign_all[v,band]``: every child of every village is taught somewhere."""
+    for (v, b), idx in m.pairs.groupby(["village_id", "band"], sort=True).indices.items():
+        m.add("assign_all", (v, b), _expr(m.pairs["var"].iloc[idx]) == 1)
+
+
+def add_assign_open(m: Model, problem: Problem) -> None:
+    """``assign_open[v,band,s]``: assign only to a site open as a type that
+    teaches the band (the strong, per-pair form that tightens the LP)."""
+    by_band = {b: _open_by_site(m, serving_types(problem, b)) for b in BANDS}
+    for v, b, s, x in m.pairs[["village_id", "band", "site_id", "var"]].itertuples(index=False):
+        m.add("assign_open", (v, b, s), x <= _expr(by_band[b].get(s, [])))
+
+
+def add_classes(m: Model, problem: Problem) -> None:
+    """``class_cap[s,level]``: pupils of a level <= classes x class cap;
+    ``classes_open[s,level]``: classes only at a type that teaches the level;
+    ``site_classes[s]``: all classes within the site's ``max_classes``."""
+    caps = problem.scenario.caps
+    sites = problem.sites
+    for level in LEVELS:
+        cap = caps.class_size.get(level)
+        if cap is None:
+            continue
+        pupils = _pupil_expr(m, m.pairs["level"] == level)
+        opens = _open_by_site(m, LEVEL_TYPES[level])
+        for s, e in pupils.items():
+            c = pulp.LpVariable(f"classes[{s},{level}]", 0, None, cat="Integer")
+            m.classes[(s, level)] = c
+            m.add("class_cap", (s, level), e <= cap * c)
+            m.add("classes_open", (s, level), c <= float(sites.at[s, "max_classes"]) * _expr(opens.get(s, [])))
+    if not caps.use_site_max_classes:
+        return
+    opens = _open_by_site(m)
+    for s in sorted({s for s, _ in m.classes}):
+        cs = [m.classes[(s, lv)] for lv in LEVELS if (s, lv) in m.classes]
+        m.add("site_classes", (s,), _expr(cs) <= float(sites.at[s, "max_classes"]) * _expr(opens.get(s, [])))
+
+
+def add_school_cap(m: Model, problem: Problem) -> None:
+    """``school_cap[s]``: pupils of a school <= the cap of the type it takes
+    (2000; 2500 for nine-year). Types without a cap get the county total."""
+    caps = problem.scenario.caps.school_pupils
+    if all(caps.get(t) is None for t in TYPES):
+        return
+    total = float(m.pairs.drop_duplicates(["village_id", "band"])["pupils"].sum())
+    pupils = _pupil_expr(m)
+    cap_of = m.open["type"].map(lambda t: float(caps.get(t) if caps.get(t) is not None else total))
+    by_site = {s: _expr(m.open["var"].iloc[i], cap_of.iloc[i].to_numpy()) for s, i in m.open.groupby("site_id").indices.items()}
+    for s, e in pupils.items():
+        m.add("school_cap", (s,), e <= by_site[s])
+
+
+def _free_site_m2(problem: Problem) -> pd.Series:
+    """Site area not under buildings or sports ground (>= 0)."""
+    st, s = problem.scenario.standards, problem.sites
+    free = s["site_area_m2"] - s["sports_area_m2"] - (s["teaching_area_m2"] + s["living_area_m2"]) / st.building_floors
+    return free.clip(lower=0.0)
+
+
+def add_areas(m: Model, problem: Problem) -> None:
+    """``teaching_area[s]`` and ``sports_area[s]``: existing + added >= the
+    per-pupil standard of each level; ``living_area[s]``: existing + added >=
+    m² per boarder x boarders (a child boards when the trip exceeds the band's
+    walking limit); ``site_room[s]``: new footprint and sports ground fit the
+    free site area, and only at an open site."""
+    st = problem.scenario.standards
+    if not st.enabled:
+        return
+    sites = problem.sites
+    std = {"teaching": st.teaching_area_m2_per_pupil, "sports": st.sports_area_m2_per_pupil}
+    level = m.pairs["level"]
+    opens = _open_by_site(m)
+    free = _free_site_m2(problem)
+    for s in sorted(m.pairs["site_id"].unique()):
+        for k in AREA_KINDS:
+            m.added[(s, k)] = pulp.LpVariable(f"area_added[{s},{k}]", 0)
+    for kind, per in std.items():
+        need = _pupil_expr(m, coef=level.map(per).astype(float))
+        for s, e in need.items():
+            m.add(f"{kind}_area", (s,), float(sites.at[s, f"{kind}_area_m2"]) + m.added[(s, kind)] >= e)
+    boarders = _pupil_expr(m, m.pairs["boards"])
+    for s, e in boarders.items():
+        m.add("living_area", (s,), float(sites.at[s, "living_area_m2"]) + m.added[(s, "living")] >= st.living_area_m2_per_boarder * e)
+    for s in sorted({s for s, _ in m.added}):
+        footprint = (m.added[(s, "teaching")] + m.added[(s, "living")]) * (1.0 / st.building_floors) + m.added[(s, "sports")]
+        m.add("site_room", (s,), footprint <= float(free[s]) * _expr(opens.get(s, [])))
+
+
+def add_targets(m: Model, problem: Problem) -> None:
+    """``target_count[type]``: open sites of each type equal the target, or
+    lie within its range."""
+    scen = problem.scenario
+    for t in TYPES:
+        lo, hi = scen.target_bounds(t)
+        if lo is None and hi is None:
+            continue
+        e = _expr(m.open.loc[m.open["type"] == t, "var"])
+        if lo is not None and lo == hi:
+            m.add("target_count", (t,), e == lo)
+            continue
+        if lo is not None:
+            m.add("target_min", (t,), e >= lo)
+        if hi is not None:
+            m.add("target_max", (t,), e <= hi)
+
+
+def cost_expressions(m: Model, problem: Problem) -> dict[str, pulp.LpAffineExpression]:
+    """Cost by category in 10k yuan: areas at unit cost, lump sums for new
+    builds and upgrades, land for opened candidate sites."""
+    c, sites = problem.scenario.costs, problem.sites
+    unit = {"teaching": c.teaching_yuan_per_m2, "living": c.living_yuan_per_m2, "sports": c.sports_yuan_per_m2}
+    out = {k: _expr([v for (s, kk), v in m.added.items() if kk == k], unit[k] / 1e4) for k in unit}
+    kind = m.open["site_id"].map(sites["kind"])
+    before = m.open["site_id"].map(sites["type_before"])
+    new = m.open[kind == "candidate"]
+    out["new_build"] = _expr(new["var"], new["type"].map(c.new_build_10k_yuan).astype(float).to_numpy())
+    out["land"] = _expr(new["var"], new["site_id"].map(sites["land_cost_10k_yuan"]).astype(float).to_numpy())
+    up = m.open[(kind == "school") & (m.open["type"] != before) & m.open["type"].isin(["primary", "junior", "nine_year"])
+                & ~((before == "nine_year") & (m.open["type"] == "junior"))]
+    out["upgrade"] = _expr(up["var"], c.upgrade_10k_yuan)
+    return out
+
+
+def add_budget(m: Model, problem: Problem) -> None:
+    """``budget_total``: all costs <= budget; ``budget_category[k]``: per category."""
+    b = problem.scenario.budget
+    if b.total_10k_yuan is not None:
+        m.add("budget_total", (), pulp.lpSum(m.cost.values()) <= b.total_10k_yuan)
+    for k, limit in sorted(b.by_category_10k_yuan.items()):
+        m.add("budget_category", (k,), m.cost[k] <= limit)
+
+
+def set_objective(m: Model, problem: Problem) -> None:
+    """Pupil-km + weight x cost + weights x boarders by band + weight x pupils
+    moved from their current school (all in pupil-km equivalents)."""
+    w = problem.scenario.objective
+    p = m.pairs
+    coef = w.pupil_km * p["pupils"] * p["distance_km"]
+    coef = coef + p["boards"] * p["pupils"] * p["band"].map(w.per_boarder).fillna(0.0)
+    obj = _expr(p["var"], coef.to_numpy(float))
+    if w.per_10k_yuan:
+        obj += w.per_10k_yuan * pulp.lpSum(m.cost.values())
+    if w.per_pupil_moved:
+        obj += w.per_pupil_moved * _moved_pupils(m, problem)
+    m.lp.setObjective(obj)
+
+
+def _moved_pupils(m: Model, problem: Problem) -> pulp.LpAffineExpression:
+    """``moved[s,band] >= enrolled now - enrolled after``: a lower bound on
+    the pupils who must change school."""
+    terms = []
+    for b in BANDS:
+        now = problem.schools[f"pupils_{b}"]
+        after = _pupil_expr(m, m.pairs["band"] == b)
+        for s, n in now[now > 0].items():
+            mv = pulp.LpVariable(f"moved[{s},{b}]", 0)
+            m.add("moved", (s, b), mv >= float(n) - after.get(s, pulp.LpAffineExpression()))
+            terms.append(mv)
+    return pulp.lpSum(terms)
+
+
+CONSTRAINT_FAMILIES = (
+    add_one_type, add_assign_all, add_assign_open, add_classes, add_school_cap,
+    add_areas, add_targets, add_budget,
+)
+"""Every constraint family, in the order :func:`build_model` adds them."""
+
+
+def build_model(problem: Problem) -> Model:
+    """Build the whole MILP for a problem with pairs attached."""
+    m = Model(lp=pulp.LpProblem(problem.scenario.name.replace(" ", "_"), pulp.LpMinimize),
+              open=open_table(problem), pairs=pair_table(problem))
+    for add in CONSTRAINT_FAMILIES[:-1]:
+        add(m, problem)
+    m.cost = cost_expressions(m, problem)
+    add_budget(m, problem)
+    set_objective(m, problem)
+    return m

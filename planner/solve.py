@@ -1,0 +1,114 @@
+"""Solve: HiGHS through PuLP by default, CBC as the fallback.
+
+Returns a :class:`SolveResult` with a status the run folder understands
+(``optimal``, ``feasible``, ``time_limit``, ``infeasible``, ``no_solution``),
+the objective, the best bound and the relative gap. Variable values stay on
+the PuLP variables for :mod:`planner.decode` to read.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+
+import pulp
+
+from planner.model import Model
+from planner.scenario import SolverConfig
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """What the solver reported."""
+
+    status: str
+    objective: float | None
+    best_bound: float | None
+    mip_gap: float | None
+    solver: str
+    seconds: float
+    message: str = ""
+
+    @property
+    def has_plan(self) -> bool:
+        return self.status in ("optimal", "feasible", "time_limit", "interrupted")
+
+
+def highs_available() -> bool:
+    """True when highspy imports and PuLP can drive it."""
+    try:
+        return bool(pulp.HiGHS(msg=False).available())
+    except pulp.PulpSolverError:
+        return False
+
+
+def _highs_version(h) -> str:
+    return f"highs {h.version()}" if hasattr(h, "version") else "highs"
+
+
+def _solve_highs(m: Model, cfg: SolverConfig) -> SolveResult:
+    import highspy
+
+    solver = pulp.HiGHS(msg=cfg.msg, gapRel=cfg.mip_gap, threads=cfg.threads, timeLimit=cfg.time_limit_s,
+                        random_seed=cfg.seed, mip_abs_gap=1e-6)
+    t0 = time.perf_counter()
+    m.lp.solve(solver)
+    secs = time.perf_counter() - t0
+    h = m.lp.solverModel
+    st = h.getModelStatus()
+    info = h.getInfo()
+    has_sol = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    S = highspy.HighsModelStatus
+    if st == S.kOptimal:
+        status = "optimal"
+    elif st in (S.kInfeasible, S.kUnboundedOrInfeasible):
+        status = "infeasible"
+    elif st in (S.kTimeLimit, S.kIterationLimit, S.kSolutionLimit, S.kInterrupt):
+        status = ("time_limit" if st != S.kInterrupt else "interrupted") if has_sol else "no_solution"
+    else:
+        status = "feasible" if has_sol else "no_solution"
+    obj = float(info.objective_function_value) if has_sol else None
+    bound = float(info.mip_dual_bound) if m.lp.isMIP() else obj
+    gap = _gap(obj, bound)
+    return SolveResult(status, obj, bound, gap, _highs_version(h), secs, h.modelStatusToString(st))
+
+
+def _gap(obj: float | None, bound: float | None) -> float | None:
+    if obj is None or bound is None or not abs(bound) < 1e300:
+        return None
+    return abs(obj - bound) / max(abs(obj), 1e-9)
+
+
+def _solve_cbc(m: Model, cfg: SolverConfig) -> SolveResult:
+    solver = pulp.PULP_CBC_CMD(msg=cfg.msg, gapRel=cfg.mip_gap, timeLimit=cfg.time_limit_s, threads=cfg.threads,
+                               options=[f"randomCbcSeed {cfg.seed + 1}"])
+    t0 = time.perf_counter()
+    code = m.lp.solve(solver)
+    secs = time.perf_counter() - t0
+    sol = m.lp.sol_status
+    if code == pulp.LpStatusInfeasible:
+        status = "infeasible"
+    elif sol == pulp.LpSolutionOptimal:
+        status = "optimal"
+    elif sol in (pulp.LpSolutionIntegerFeasible,):
+        status = "time_limit" if secs >= cfg.time_limit_s * 0.98 else "feasible"
+    else:
+        status = "no_solution"
+    obj = pulp.value(m.lp.objective) if status not in ("infeasible", "no_solution") else None
+    bound = obj if status == "optimal" else None
+    return SolveResult(status, obj, bound, 0.0 if status == "optimal" else None, "cbc", secs, pulp.LpStatus[code])
+
+
+def solve(m: Model, cfg: SolverConfig) -> SolveResult:
+    """Solve with the configured solver; fall back to CBC (with a warning)
+    when HiGHS is unavailable or fails."""
+    if cfg.name == "highs":
+        if highs_available():
+            try:
+                return _solve_highs(m, cfg)
+            except (pulp.PulpSolverError, RuntimeError) as e:
+                warnings.warn(f"HiGHS failed ({e}); falling back to CBC", RuntimeWarning, stacklevel=2)
+        else:
+            warnings.warn("HiGHS (highspy) is not available; falling back to CBC", RuntimeWarning, stacklevel=2)
+    return _solve_cbc(m, cfg)

@@ -1,0 +1,82 @@
+"""Tiny counties built in code: the fixtures of the known-answer and property tests.
+
+Coordinates are metres in EPSG:4547 around the demo's centre, so distances
+are exact and hand-checkable (straight line, ``detour_factor`` 1.0 unless a
+test says otherwise).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+import yaml
+from shapely.geometry import Point
+
+CRS = "EPSG:4547"
+X0, Y0 = 500_000.0, 2_400_000.0
+
+SCHOOL_DEFAULTS = dict(
+    township="甲镇", classes_primary=0, classes_junior=0, pupils_g1_3=0, pupils_g4_6=0, pupils_g7_9=0,
+    teaching_area_m2=0.0, living_area_m2=0.0, sports_area_m2=0.0, site_area_m2=1e6, boarding_beds=0, max_classes=60,
+    teachers=0, teachers_qualified=0, teachers_backbone=0, teachers_pe_art=0, equipment_value_yuan=0,
+    multimedia_rooms=0, music_rooms=0, art_rooms=0,
+)
+
+OFF = {
+    "caps": {"class_size": {"primary": None, "junior": None},
+             "school_pupils": {"teaching_point": None, "primary": None, "junior": None, "nine_year": None},
+             "use_site_max_classes": False},
+    "standards": {"enabled": False},
+    "objective": {"pupil_km": 1.0, "per_10k_yuan": 0.0, "per_boarder": {"g1_3": 0, "g4_6": 0, "g7_9": 0}},
+    "policy": {"max_trip_km": {"g1_3": None, "g4_6": None, "g7_9": None},
+               "boarding_allowed": {"g1_3": True, "g4_6": True, "g7_9": True}},
+    "travel": {"detour_factor": 1.0},
+}
+"""Overrides that switch standards, costs, caps and limits off (the p-median)."""
+
+
+def _points(rows: list[dict], xkey="x", ykey="y") -> gpd.GeoDataFrame:
+    geom = [Point(X0 + r[xkey] * 1000.0, Y0 + r[ykey] * 1000.0) for r in rows]
+    attrs = [{k: v for k, v in r.items() if k not in (xkey, ykey)} for r in rows]
+    return gpd.GeoDataFrame(attrs, geometry=geom, crs=CRS)
+
+
+def village(vid: str, x_km: float, y_km: float, g1_3: int = 0, g4_6: int = 0, g7_9: int = 0, township="甲镇") -> dict:
+    return dict(village_id=vid, name=f"{vid}村", township=township, x=x_km, y=y_km,
+                pupils_g1_3=g1_3, pupils_g4_6=g4_6, pupils_g7_9=g7_9)
+
+
+def school(sid: str, x_km: float, y_km: float, type_: str = "primary", **kw) -> dict:
+    return {**SCHOOL_DEFAULTS, "school_id": sid, "name": f"{sid}学校", "type": type_, "x": x_km, "y": y_km, **kw}
+
+
+def site(cid: str, x_km: float, y_km: float, allowed: str = "primary", **kw) -> dict:
+    return {"site_id": cid, "name": f"{cid}新校", "township": "甲镇", "allowed_types": allowed, "max_classes": 60,
+            "site_area_m2": 1e6, "land_cost_10k_yuan": 0.0, "x": x_km, "y": y_km, **kw}
+
+
+def deep_merge(a: dict, b: dict) -> dict:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def make_case(folder: Path, villages: list[dict], schools: list[dict], candidates: list[dict] | None = None,
+              scenario: dict | None = None, *, name: str = "case") -> Path:
+    """Write a GeoPackage and a scenario YAML into ``folder``; return the YAML path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    gpkg = folder / f"{name}.gpkg"
+    if gpkg.exists():
+        gpkg.unlink()
+    pyogrio.write_dataframe(_points(villages), gpkg, layer="villages")
+    pyogrio.write_dataframe(_points(schools), gpkg, layer="schools")
+    if candidates:
+        pyogrio.write_dataframe(_points(candidates), gpkg, layer="candidate_sites")
+    doc = deep_merge({"name": name, "data": {"gpkg": gpkg.name},
+                      "solver": {"time_limit_s": 60, "mip_gap": 0.0}}, scenario or {})
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
