@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from planner import AREA_KINDS, BANDS, LEVELS, TYPES
 from planner.model import COST_CATEGORIES, Model
 from planner.problem import Problem
 from planner.solve import SolveResult
+from planner.travel import serving_types
 
 SCHOOL_COLUMNS = (
     "school_id", "name", "township", "x", "y", "lon", "lat", "type_before", "type_after", "action", "merged_into",
@@ -65,17 +67,20 @@ def _assignments(m: Model) -> pd.DataFrame:
 
 
 def former_catchments(problem: Problem) -> pd.DataFrame:
-    """Village-bands and the existing school they attend today, taken as the
-    nearest existing school that teaches the band (by the pairs' distance)."""
-    p = problem.pairs
-    sites = problem.sites
-    before = p["site_id"].map(sites["type_before"])
-    from planner.travel import SERVES
-
-    ok = [t in SERVES[b] or (b == "g4_6" and t == "teaching_point" and problem.scenario.policy.teaching_point_takes_g4_6)
-          for b, t in zip(p["band"], before)]
-    q = p[np.asarray(ok, bool)].sort_values(["village_id", "band", "distance_km", "site_id"])
-    return q.drop_duplicates(["village_id", "band"])[["village_id", "band", "site_id"]]
+    """Village-bands and the existing school they are taken to attend today:
+    the nearest (straight line) existing school whose current type teaches
+    the band. Inputs carry enrolment per school, not per village, so this is
+    the estimate mergers are read against."""
+    schools = problem.schools
+    rows = []
+    for band in BANDS:
+        teach = schools[schools["type_before"].isin(serving_types(problem, band))]
+        vill = problem.villages[problem.villages[f"pupils_{band}"] > 0]
+        if teach.empty or vill.empty:
+            continue
+        _, idx = cKDTree(teach[["x", "y"]].to_numpy()).query(vill[["x", "y"]].to_numpy())
+        rows.append(pd.DataFrame({"village_id": vill.index, "band": band, "site_id": teach.index.to_numpy()[idx]}))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["village_id", "band", "site_id"])
 
 
 def _merged_into(problem: Problem, assign: pd.DataFrame, after: pd.Series) -> pd.Series:
@@ -146,7 +151,7 @@ def decode(m: Model, problem: Problem, result: SolveResult, *, build_seconds: fl
     t = t[keep.to_numpy()][list(SCHOOL_COLUMNS)].reset_index(drop=True)
     cost = {k: round(float(costs.loc[keep, k].sum()), 4) for k in COST_CATEGORIES}
     cost["total"] = round(sum(cost.values()), 4)
-    size = {"rows": len(m.lp.constraints), "columns": len(m.lp.variables()),
+    size = {"rows": len(m.rows), "columns": len(m.lp.variables()),
             "integers": sum(1 for v in m.lp.variables() if v.cat != "Continuous")}
     return Plan(result, t, assign, cost, build_seconds, size)
 

@@ -69,15 +69,15 @@ def _expr(vars_: "pd.Series | list", coefs: "np.ndarray | list | float" = 1.0) -
 # ---------------------------------------------------------------- variables
 
 
-def open_table(problem: Problem) -> pd.DataFrame:
+def open_table(lp: pulp.LpProblem, problem: Problem) -> pd.DataFrame:
     """One row and binary ``open[site,type]`` per allowed (site, type), closed excluded."""
     rows = [(s, t) for s, allowed in problem.sites["allowed"].items() for t in allowed if t != "closed"]
     tab = pd.DataFrame(rows, columns=["site_id", "type"])
-    tab["var"] = [pulp.LpVariable(f"open[{s},{t}]", cat="Binary") for s, t in rows]
+    tab["var"] = [lp.add_variable(f"open[{s},{t}]", 0, 1, cat="Binary") for s, t in rows]
     return tab
 
 
-def pair_table(problem: Problem) -> pd.DataFrame:
+def pair_table(lp: pulp.LpProblem, problem: Problem) -> pd.DataFrame:
     """The pruned pairs with pupils, level, boarding flag and ``assign`` variables."""
     pol = problem.scenario.policy
     p = problem.pairs.copy()
@@ -87,7 +87,7 @@ def pair_table(problem: Problem) -> pd.DataFrame:
     p["boards"] = p["distance_km"] > p["band"].map(pol.walk_limit_km).astype(float)
     whole = p["band"].map(lambda b: pol.assignment.get(b, "whole") == "whole").to_numpy()
     p["var"] = [
-        pulp.LpVariable(f"assign[{v},{b},{s}]", 0, 1, cat="Binary" if w else "Continuous")
+        lp.add_variable(f"assign[{v},{b},{s}]", 0, 1, cat="Binary" if w else "Continuous")
         for v, b, s, w in zip(p["village_id"], p["band"], p["site_id"], whole)
     ]
     return p
@@ -146,7 +146,7 @@ def add_classes(m: Model, problem: Problem) -> None:
         pupils = _pupil_expr(m, m.pairs["level"] == level)
         opens = _open_by_site(m, LEVEL_TYPES[level])
         for s, e in pupils.items():
-            c = pulp.LpVariable(f"classes[{s},{level}]", 0, None, cat="Integer")
+            c = m.lp.add_variable(f"classes[{s},{level}]", 0, None, cat="Integer")
             m.classes[(s, level)] = c
             m.add("class_cap", (s, level), e <= cap * c)
             m.add("classes_open", (s, level), c <= float(sites.at[s, "max_classes"]) * _expr(opens.get(s, [])))
@@ -195,7 +195,7 @@ def add_areas(m: Model, problem: Problem) -> None:
     free = _free_site_m2(problem)
     for s in sorted(m.pairs["site_id"].unique()):
         for k in AREA_KINDS:
-            m.added[(s, k)] = pulp.LpVariable(f"area_added[{s},{k}]", 0)
+            m.added[(s, k)] = m.lp.add_variable(f"area_added[{s},{k}]", 0)
     for kind, per in std.items():
         need = _pupil_expr(m, coef=level.map(per).astype(float))
         for s, e in need.items():
@@ -275,7 +275,7 @@ def _moved_pupils(m: Model, problem: Problem) -> pulp.LpAffineExpression:
         now = problem.schools[f"pupils_{b}"]
         after = _pupil_expr(m, m.pairs["band"] == b)
         for s, n in now[now > 0].items():
-            mv = pulp.LpVariable(f"moved[{s},{b}]", 0)
+            mv = m.lp.add_variable(f"moved[{s},{b}]", 0)
             m.add("moved", (s, b), mv >= float(n) - after.get(s, pulp.LpAffineExpression()))
             terms.append(mv)
     return pulp.lpSum(terms)
@@ -290,8 +290,8 @@ CONSTRAINT_FAMILIES = (
 
 def build_model(problem: Problem) -> Model:
     """Build the whole MILP for a problem with pairs attached."""
-    m = Model(lp=pulp.LpProblem(problem.scenario.name.replace(" ", "_"), pulp.LpMinimize),
-              open=open_table(problem), pairs=pair_table(problem))
+    lp = pulp.LpProblem(problem.scenario.name.replace(" ", "_"), pulp.LpMinimize)
+    m = Model(lp=lp, open=open_table(lp, problem), pairs=pair_table(lp, problem))
     for add in CONSTRAINT_FAMILIES[:-1]:
         add(m, problem)
     m.cost = cost_expressions(m, problem)

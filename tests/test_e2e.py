@@ -1,0 +1,39 @@
+"""End to end: every scenario in scenarios/ through the CLI, then the checker.
+
+This is the path a planner takes (``planner run SCENARIO --out DIR``); a short
+time limit is fine, since any plan the CLI writes must hold every hard rule.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from planner.cli import app
+from tests.checker import check_run
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_scenario_runs_and_passes_the_checker(tmp_path, scenario):
+    out = tmp_path / scenario.stem
+    res = CliRunner().invoke(app, ["run", str(scenario), "--out", str(out), "--time-limit", "90", "--quiet"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["status"] in ("optimal", "feasible", "time_limit")
+    assert all(t["met"] for t in summary["targets"].values())
+    budget = summary["budget_10k_yuan"]
+    assert budget is None or summary["cost_10k_yuan"]["total"] <= budget + 1e-6
+    assert check_run(out) == []
+
+
+def test_validate_reports_the_demo(tmp_path):
+    res = CliRunner().invoke(app, ["validate", str(ROOT / "scenarios" / "fangcheng-2030.yaml")])
+    assert res.exit_code == 0, res.output
+    assert "1000 villages" in res.output or "villages" in res.output
