@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
+from pyproj import CRS as CRS_
 from pyproj import Transformer
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra, minimum_spanning_tree
@@ -54,29 +55,29 @@ TOWN_SHARE = 0.325  # pupils living in the county town's communities
 SEAT_SHARE = 0.14  # pupils living in the township seats' communities
 URBAN_SHARE_OF_VILLAGES = 0.10
 SCHOOL_MIX = {"primary": 120, "teaching_point": 46, "junior": 17, "nine_year": 3}
-TOWN_SCHOOLS = {"primary": 9, "junior": 4, "nine_year": 1}  # of the mix above
+TOWN_SCHOOLS = {"primary": 10, "junior": 4, "nine_year": 1}  # of the mix above
 
 CLASS_SIZE = {"primary": 45, "junior": 50}
-SCHOOL_CAP = {"primary": 2000, "teaching_point": 2000, "junior": 2000, "nine_year": 2500}
+SCHOOL_CAP = {"primary": 2000, "teaching_point": 2000, "junior": 2000, "nine_year": 2500}  # for readers
 MAX_CLASSES_CAP = {"primary": 48, "teaching_point": 6, "junior": 60, "nine_year": 60}
-STANDARD = {  # per pupil (per 100 pupils for staff and rooms), primary / junior
-    "teaching_area_m2": (4.5, 5.8),
-    "sports_area_m2": (7.5, 10.2),
-    "teachers_qualified": (4.2, 5.3),
-    "teachers_backbone": (1.0, 1.0),
-    "teachers_pe_art": (0.9, 0.9),
-    "equipment_value_yuan": (2000.0, 2500.0),
-    "multimedia_rooms": (2.3, 2.4),
-}
-PER_100 = ("teachers_qualified", "teachers_backbone", "teachers_pe_art", "multimedia_rooms")
-TEACHES = {  # bands each type teaches today
-    "g1_3": ("teaching_point", "primary", "nine_year"),
-    "g4_6": ("primary", "nine_year"),
-    "g7_9": ("junior", "nine_year"),
-}
+STANDARD = parts.STD  # per pupil (per 100 pupils for staff and rooms), primary / junior
+PER_100 = parts.PER_100
+TEACHES = parts.TEACHES  # bands each type teaches today
+TOWN_SITE_TYPES = (
+    "junior",
+    "primary",
+    "junior,nine_year",
+    "primary",
+    "junior",
+    "primary,nine_year",
+    "primary",
+    "junior",
+)
+SEAT_SITE_TYPES = ("junior", "primary", "primary,nine_year", "junior", "junior,nine_year", "primary")
+TEACHING_POINT_MAX = 150  # pupils: bigger ones swap type with a small village primary
 BOARDING_LIMIT_M = {"g1_3": math.inf, "g4_6": 3_000.0, "g7_9": 4_000.0}  # sizing only
 ROAD_SPEED = {"trunk": 60, "county": 40, "village": 25}
-SKELETON_BETA = 1.7  # 1 = Gabriel graph, 2 = relative neighbourhood graph
+SKELETON_BETA = 2.0  # 1 = Gabriel graph, 2 = relative neighbourhood graph
 
 
 @dataclass(frozen=True)
@@ -102,9 +103,11 @@ def make_county(
     ``villages`` counts villages and urban communities, ``schools`` the existing
     schools of all types (demo: 1000 and 186).  ``scale`` multiplies the area,
     the number of townships and candidate sites and the pupil totals (demo 1;
-    the benchmark CLI passes villages / 1000).
+    the benchmark CLI passes villages / 1000).  ``crs``: any projected CRS in
+    metres; the shapes are drawn in metres around 108.0E 21.7N projected into it.
+    Raises ValueError for counts too small for the townships.
     """
-    _check_args(villages, schools, scale)
+    _check_args(villages, schools, scale, crs)
     rng = np.random.default_rng(seed)
     geo = _draw_geography(rng, scale, crs)
     vil = _draw_villages(rng, geo, villages, scale)
@@ -116,7 +119,10 @@ def make_county(
     return _to_layers(geo, vil, sch, sites, roads, crs)
 
 
-def _check_args(villages: int, schools: int, scale: float) -> None:
+def _check_args(villages: int, schools: int, scale: float, crs: str) -> None:
+    c = CRS_.from_user_input(crs)
+    if not c.is_projected or c.axis_info[0].unit_name != "metre":
+        raise ValueError(f"crs must be a projected CRS in metres, got {crs}")
     if not scale > 0:
         raise ValueError(f"scale must be > 0, got {scale}")
     n_twp = max(2, round(TOWNSHIPS * scale))
@@ -140,10 +146,8 @@ def _draw_geography(rng: np.random.Generator, scale: float, crs: str) -> _Geo:
     terrain = parts.Terrain.draw(rng, centre, radius, town_radius)
     n_twp = max(2, round(TOWNSHIPS * scale))
     seats = _draw_seats(rng, inner, centre, n_twp, town_radius, area)
-    cells = shapely.voronoi_polygons(
-        shapely.multipoints(seats), extend_to=boundary, ordered=True
-    ).geoms
-    cells = tuple(shapely.intersection(c, boundary) for c in cells)
+    cells = shapely.voronoi_polygons(shapely.multipoints(seats), extend_to=boundary, ordered=True).geoms
+    cells = tuple(parts.polygonal(shapely.intersection(c, boundary)) for c in cells)
     names = parts.township_names(rng, seats, terrain(seats))
     return _Geo(centre, boundary, inner, radius, town_radius, seats, names, cells, terrain)
 
@@ -174,11 +178,22 @@ def _draw_villages(rng, geo: _Geo, n: int, scale: float) -> pd.DataFrame:
     n_seat_each = rng.integers(2, 5, len(geo.seats) - 1)
     n_seat = int(n_seat_each.sum())
     n_rural = n - n_urban - n_seat
-    urban = parts.spaced_points(rng, geo, n_urban, 250.0, parts.urban_sampler(geo), [])
-    seat_xy = [s for i, s in enumerate(geo.seats[1:]) for _ in range(n_seat_each[i])]
-    seat_pts = parts.spaced_points(rng, geo, n_seat, 300.0, parts.seat_sampler(geo, seat_xy), [urban])
-    rural = parts.spaced_points(rng, geo, n_rural, 400.0, parts.rural_sampler(geo), [urban, seat_pts])
-    xy = np.vstack([urban, seat_pts, rural])
+    # minimum gaps (demo: 250 m in town, 400 m in the countryside), smaller when crowded
+    gap_town = min(250.0, 0.3 * math.sqrt(math.pi * geo.town_radius**2 / max(n_urban, 1)))
+    gap_rural = min(400.0, 0.25 * math.sqrt(geo.boundary.area / max(n_rural, 1)))
+    # the first community of the town and of each seat sits on the seat itself
+    sampler = parts.urban_sampler(geo)
+    urban = np.vstack(
+        [geo.centre, parts.spaced_points(rng, geo, n_urban - 1, gap_town, sampler, [geo.centre[None]])]
+    )
+    on_seat = geo.seats[1:]
+    around = np.repeat(on_seat, n_seat_each - 1, axis=0)
+    around = parts.spaced_points(
+        rng, geo, len(around), min(300.0, gap_rural), parts.seat_sampler(geo, around), [urban, on_seat]
+    )
+    seat_pts = np.vstack([on_seat, around])
+    rural = parts.spaced_points(rng, geo, n_rural, gap_rural, parts.rural_sampler(geo), [urban, seat_pts])
+    xy = np.round(np.vstack([urban, seat_pts, rural]), 2)  # cm: road ends are these exact points
     kind = np.repeat(np.array(["urban", "seat", "rural"]), [n_urban, n_seat, n_rural])
     twp = cKDTree(geo.seats).query(xy)[1]  # the townships are the seats' Voronoi cells
     d_seat = np.hypot(*(xy - geo.seats[twp]).T)
@@ -190,7 +205,7 @@ def _draw_villages(rng, geo: _Geo, n: int, scale: float) -> pd.DataFrame:
         np.where(
             kind == "seat",
             rng.lognormal(0, 0.3, n) * rng.uniform(0.6, 1.4, len(geo.seats))[twp],
-            rng.lognormal(0, 0.75, n) * np.exp(-1.6 * h) * (0.35 + np.exp(-d_seat / 5_000.0)),
+            rng.lognormal(0, 0.85, n) * np.exp(-2.5 * h) * (0.35 + np.exp(-d_seat / 5_000.0)),
         ),
     )
     share = {"urban": TOWN_SHARE, "seat": SEAT_SHARE, "rural": 1 - TOWN_SHARE - SEAT_SHARE}
@@ -198,14 +213,17 @@ def _draw_villages(rng, geo: _Geo, n: int, scale: float) -> pd.DataFrame:
         w[kind == k] *= s / w[kind == k].sum()
     g13, g46, g79 = _split_pupils(rng, w, scale)
     df = pd.DataFrame(
-        {"x": xy[:, 0], "y": xy[:, 1], "kind": kind, "twp": twp, "d_seat": d_seat,
-         "pupils_g1_3": g13, "pupils_g4_6": g46, "pupils_g7_9": g79}
+        {
+            "x": xy[:, 0],
+            "y": xy[:, 1],
+            "kind": kind,
+            "twp": twp,
+            "d_seat": d_seat,
+            "pupils_g1_3": g13,
+            "pupils_g4_6": g46,
+            "pupils_g7_9": g79,
+        }
     )
-    # the first community of each seat sits on the seat itself
-    first = df.index[df["kind"].eq("seat")].to_series().groupby(df["twp"]).min().to_numpy()
-    df.loc[first, ["x", "y", "d_seat"]] = np.c_[geo.seats[df.loc[first, "twp"]], np.zeros(len(first))]
-    centre_i = int(np.argmin(r_town[:n_urban]))
-    df.loc[centre_i, ["x", "y"]] = geo.centre
     df = df.sort_values(["twp", "kind", "d_seat"], key=_kind_key, kind="stable").reset_index(drop=True)
     df["base"] = parts.village_bases(rng, df, geo.townships)
     suffix = np.where(df["kind"].eq("rural"), "村", "社区")
@@ -255,9 +273,9 @@ def _draw_schools(rng, geo: _Geo, vil: pd.DataFrame, n: int) -> pd.DataFrame:
     """Place the existing schools: town, township seats, then villages."""
     counts = parts.school_counts(n)
     n_rural_twp = len(geo.seats) - 1
-    town = {t: max(1 if t != "nine_year" or counts[t] else 0, round(counts[t] * TOWN_SCHOOLS[t] / SCHOOL_MIX[t]))
-            for t in TOWN_SCHOOLS}
-    town["nine_year"] = min(town["nine_year"], counts["nine_year"])
+    town = {
+        t: min(counts[t], max(1, round(counts[t] * TOWN_SCHOOLS[t] / SCHOOL_MIX[t]))) for t in TOWN_SCHOOLS
+    }
     seat_jun = min(n_rural_twp, counts["junior"] - town["junior"])
     n_vil_pri = counts["primary"] - town["primary"] - n_rural_twp
     if n_vil_pri < 0 or seat_jun < 0:
@@ -269,36 +287,51 @@ def _draw_schools(rng, geo: _Geo, vil: pd.DataFrame, n: int) -> pd.DataFrame:
     rows: list[tuple] = []  # (type, role, host village or -1, x, y)
 
     def add(kind, role, hosts, xy_points):
-        rows.extend((kind, role, int(h), *p) for h, p in zip(hosts, xy_points))
+        rows.extend((kind, role, int(h), *p) for h, p in zip(hosts, xy_points, strict=True))
 
     placed = parts.Placer(rng, geo.inner, xy)
-    for kind, k in (("primary", town["primary"]), ("junior", town["junior"]), ("nine_year", town["nine_year"])):
-        w = np.where(urban, (prim if kind == "primary" else prim + jun) + 1.0, 0.0)
-        hosts = parts.greedy_spread(xy, w, k, start=np.empty((0, 2)), power=1.0)
+    # town: the nine-year school(s) first, then primaries and juniors around them
+    r_town = np.hypot(*(xy - geo.centre).T) / geo.town_radius
+    w_all = np.where(urban & (r_town > 0.75), prim + jun + 1.0, 0.0)  # a newer district
+    nine = parts.greedy_spread(xy, w_all, town["nine_year"], np.empty((0, 2)), 1.0)
+    add("nine_year", "town", nine, placed.near(xy[nine], 80, 250))
+    for kind, demand in (("primary", prim), ("junior", jun)):
+        w = np.where(urban, demand + 1.0, 0.0)
+        w[nine] = 0
+        hosts = parts.lloyd_hosts(xy, w, town[kind], xy[nine], fixed_share=0.5)
         add(kind, "town", hosts, placed.near(xy[hosts], 80, 250))
     seat_pts = geo.seats[1:]
     add("primary", "central", [-1] * n_rural_twp, placed.near(seat_pts, 300, 800))
     by_need = np.argsort(-np.bincount(vil["twp"], jun, len(geo.seats))[1:], kind="stable")[:seat_jun]
     add("junior", "seat", [-1] * seat_jun, placed.near(seat_pts[np.sort(by_need)], 400, 1200))
-    rural = ~urban & vil["kind"].eq("rural").to_numpy()
+    rural = vil["kind"].eq("rural").to_numpy(copy=True)  # villages still free to host a school
 
     def existing(kinds):
         return np.array([r[3:] for r in rows if r[0] in kinds]).reshape(-1, 2)
 
-    for kind, k in (("nine_year", counts["nine_year"] - town["nine_year"]),
-                    ("junior", counts["junior"] - town["junior"] - seat_jun)):
-        hosts = parts.greedy_spread(xy, np.where(rural, jun + 1.0, 0), k, existing(("junior", "nine_year")), 2.0)
+    for kind, k in (
+        ("nine_year", counts["nine_year"] - town["nine_year"]),
+        ("junior", counts["junior"] - town["junior"] - seat_jun),
+    ):
+        hosts = parts.greedy_spread(xy, np.where(rural, jun, 0), k, existing(("junior", "nine_year")), 1.0)
         add(kind, "village", hosts, placed.near(xy[hosts], 60, 200))
         rural[hosts] = False
-    hosts = parts.greedy_spread(xy, np.where(rural, (prim + 1.0) ** 0.7, 0), n_vil_pri,
-                                existing(("primary", "nine_year")), 1.2)
+    hosts = parts.greedy_spread(
+        xy, np.where(rural, prim**0.4, 0), n_vil_pri, existing(("primary", "nine_year")), 1.5
+    )
     add("primary", "village", hosts, placed.near(xy[hosts], 60, 200))
     rural[hosts] = False
     g13 = vil["pupils_g1_3"].to_numpy()
-    hosts = parts.greedy_spread(xy, np.where(rural, (g13 + 1.0) ** 0.4, 0), counts["teaching_point"],
-                                existing(("primary", "nine_year", "teaching_point")), 1.5)
+    hosts = parts.greedy_spread(
+        xy,
+        np.where(rural, g13**0.2, 0),
+        counts["teaching_point"],
+        existing(("primary", "nine_year", "teaching_point")),
+        3.0,  # coverage first: the remotest hamlets get the teaching points
+    )
     add("teaching_point", "village", hosts, placed.near(xy[hosts], 40, 150))
     sch = pd.DataFrame(rows, columns=["type", "role", "host", "x", "y"])
+    _cap_teaching_points(sch, vil)
     sch["twp"] = cKDTree(geo.seats).query(sch[["x", "y"]].to_numpy())[1]
     sch["d_seat"] = np.hypot(sch["x"] - geo.seats[sch["twp"], 0], sch["y"] - geo.seats[sch["twp"], 1])
     order = {"junior": 0, "nine_year": 1, "primary": 2, "teaching_point": 3}
@@ -309,6 +342,28 @@ def _draw_schools(rng, geo: _Geo, vil: pd.DataFrame, n: int) -> pd.DataFrame:
     width = max(3, len(str(n)))
     sch.insert(0, "school_id", [f"S{i:0{width}d}" for i in range(1, n + 1)])
     return sch
+
+
+def _cap_teaching_points(sch: pd.DataFrame, vil: pd.DataFrame) -> None:
+    """Keep teaching points small: a teaching point enrolling more than
+    TEACHING_POINT_MAX pupils swaps type with the village primary that has the
+    fewest g1_3 pupils (counts by type unchanged), until none is left or no
+    swap helps."""
+    swapped = set()
+    for _ in range(len(sch)):
+        _enrol(sch, vil)
+        tp = sch["type"].eq("teaching_point").to_numpy()
+        big = np.flatnonzero(tp & (sch["pupils_g1_3"].to_numpy() > TEACHING_POINT_MAX))
+        pri = np.flatnonzero(sch["type"].eq("primary").to_numpy() & sch["role"].eq("village").to_numpy())
+        pri = np.array([i for i in pri if i not in swapped], dtype=int)
+        if len(big) == 0 or len(pri) == 0:
+            return
+        i = big[np.argmax(sch["pupils_g1_3"].to_numpy()[big])]
+        j = pri[np.argmin(sch["pupils_g1_3"].to_numpy()[pri])]
+        if sch["pupils_g1_3"].iat[j] >= sch["pupils_g1_3"].iat[i]:
+            return
+        sch.loc[[i, j], "type"] = ["primary", "teaching_point"]
+        swapped.update((int(i), int(j)))
 
 
 def _enrol(sch: pd.DataFrame, vil: pd.DataFrame) -> None:
@@ -342,7 +397,7 @@ def _equip(rng, sch: pd.DataFrame) -> None:
     q = rng.normal(0, 1, n)  # latent school quality: weak schools are weak on everything
 
     def ratio(rural_lo, rural_hi, town_lo, town_hi):
-        u = ndtr(0.75 * q + 0.66 * rng.normal(0, 1, n))
+        u = ndtr(0.85 * q + 0.53 * rng.normal(0, 1, n))
         return np.where(town, town_lo + (town_hi - town_lo) * u, rural_lo + (rural_hi - rural_lo) * u)
 
     lo = np.select([typ == "junior", typ == "nine_year"], [40, 44], 45)
@@ -353,7 +408,7 @@ def _equip(rng, sch: pd.DataFrame) -> None:
     sch["max_classes"] = mx
     cp, cj = sch["need_p"].to_numpy(), sch["need_j"].to_numpy()
     over = need > mx  # crowded: fewer rooms than classes needed, so big classes
-    cp_new = np.where(cj == 0, mx, np.maximum(np.round(mx * cp / np.maximum(need, 1)), (cp > 0)))
+    cp_new = np.where(cj == 0, mx, np.clip(np.round(mx * cp / np.maximum(need, 1)), cp > 0, mx - (cj > 0)))
     sch["classes_primary"] = np.where(over, cp_new, cp).astype(np.int64)
     sch["classes_junior"] = np.where(over, mx - sch["classes_primary"], cj).astype(np.int64)
 
@@ -363,20 +418,33 @@ def _equip(rng, sch: pd.DataFrame) -> None:
     tiny = typ == "teaching_point"
     village = sch["role"].eq("village").to_numpy() & ~tiny
     teach = ratio(0.5, 1.3, 0.4, 0.8) * std["teaching_area_m2"]
-    teach = np.maximum(teach, np.where(tiny, rng.uniform(120, 260, n), np.where(town, 0, rng.uniform(280, 450, n))))
+    teach = np.maximum(
+        teach, np.where(tiny, rng.uniform(120, 260, n), np.where(town, 0, rng.uniform(280, 450, n)))
+    )
     sports = ratio(0.5, 1.3, 0.4, 0.8) * std["sports_area_m2"]
-    sports = np.maximum(sports, np.where(tiny, rng.uniform(200, 600, n), np.where(town, 0, rng.uniform(600, 1500, n))))
+    sports = np.maximum(
+        sports, np.where(tiny, rng.uniform(200, 600, n), np.where(town, 0, rng.uniform(600, 1500, n)))
+    )
     boards = sch["role"].isin(["central", "seat"]).to_numpy() | ((typ == "nine_year") & ~town)
     boards |= (typ == "junior") & ~town
     per_boarder = np.select(
         [boards, village & (rng.uniform(0, 1, n) < 0.15), town & (typ != "primary")],
-        [rng.uniform(0, 6, n), rng.uniform(0, 3, n), rng.uniform(0, 2, n)], 0.0)
+        [rng.uniform(0, 6, n), rng.uniform(0, 3, n), rng.uniform(0, 2, n)],
+        0.0,
+    )
     living = np.round(per_boarder * sch["boarders"].to_numpy())
     beds = np.floor(living / rng.uniform(3.0, 4.0, n))
-    storeys = np.where(town, rng.integers(4, 7, n), np.where(tiny, rng.integers(1, 3, n), rng.integers(2, 5, n)))
+    storeys = np.where(
+        town, rng.integers(4, 7, n), np.where(tiny, rng.integers(1, 3, n), rng.integers(2, 5, n))
+    )
     footprint = (teach + living) / storeys
-    free = np.where(town, rng.uniform(0, 0.1, n) * sports,
-                    np.maximum(std["sports_area_m2"] - sports, 0) * rng.uniform(0.8, 2.5, n) + rng.uniform(300, 2000, n))
+    # free land: next to nothing in town, enough in the countryside to fix the sports ground
+    shortfall = np.maximum(std["sports_area_m2"] - sports, 0)
+    free = np.where(
+        town,
+        rng.uniform(0, 0.1, n) * sports,
+        shortfall * rng.uniform(0.8, 2.5, n) + rng.uniform(300, 2000, n),
+    )
     other = footprint * np.where(town, rng.uniform(0.3, 0.6, n), rng.uniform(0.6, 1.2, n))
     sch["teaching_area_m2"] = np.round(teach).astype(np.int64)
     sch["living_area_m2"] = living.astype(np.int64)
@@ -388,13 +456,20 @@ def _equip(rng, sch: pd.DataFrame) -> None:
     min_t = np.where(tiny, np.where(pp > 15, 2, 1), 3)
     teachers = np.maximum(np.round(required * ratio(0.9, 1.4, 0.8, 1.05)), min_t)
     sch["teachers"] = teachers.astype(np.int64)
-    for k, r in (("teachers_qualified", (0.4, 1.3, 0.9, 1.5)), ("teachers_backbone", (0.0, 1.2, 0.8, 2.5)),
-                 ("teachers_pe_art", (0.2, 1.2, 0.8, 1.6))):
+    # ratios to the standard, (rural low, high, town low, high): about a third of the
+    # village schools fall short of each, town schools seldom do
+    for k, r in (
+        ("teachers_qualified", (0.7, 1.6, 1.0, 1.6)),
+        ("teachers_backbone", (0.3, 2.4, 1.0, 2.5)),
+        ("teachers_pe_art", (0.5, 2.0, 1.0, 1.8)),
+    ):
         sch[k] = np.minimum(np.round(std[k] * ratio(*r)), teachers).astype(np.int64)
-    equip = np.maximum(std["equipment_value_yuan"] * ratio(0.3, 1.2, 0.8, 1.4),
-                       np.where(tiny, 20_000, np.where(town, 0, 50_000)))
+    equip = np.maximum(
+        std["equipment_value_yuan"] * ratio(0.6, 1.8, 0.95, 1.5),
+        np.where(tiny, 20_000, np.where(town, 0, 50_000)),
+    )
     sch["equipment_value_yuan"] = (np.round(equip / 100) * 100).astype(np.int64)
-    sch["multimedia_rooms"] = np.round(std["multimedia_rooms"] * ratio(0.3, 1.3, 0.7, 1.2)).astype(np.int64)
+    sch["multimedia_rooms"] = np.round(std["multimedia_rooms"] * ratio(0.6, 1.8, 0.9, 1.4)).astype(np.int64)
     rooms_needed = np.ceil((sch["classes_primary"] + sch["classes_junior"]).to_numpy() / 12.0)
     for k in ("music_rooms", "art_rooms"):
         sch[k] = np.round(rooms_needed * ratio(0.0, 1.3, 0.6, 1.2)).astype(np.int64)
@@ -408,19 +483,28 @@ def _draw_sites(rng, geo: _Geo, vil, sch, n: int) -> pd.DataFrame:
     n_town = round(0.4 * n)
     placed = parts.Placer(rng, geo.inner, np.vstack([vil[["x", "y"]].to_numpy(), sch[["x", "y"]].to_numpy()]))
     town_xy = parts.town_site_points(rng, geo, n_town, sch[["x", "y"]].to_numpy())
-    pupils = np.bincount(vil["twp"], vil[["pupils_g1_3", "pupils_g4_6", "pupils_g7_9"]].sum(axis=1), len(geo.seats))
+    pupils = np.bincount(
+        vil["twp"], vil[["pupils_g1_3", "pupils_g4_6", "pupils_g7_9"]].sum(axis=1), len(geo.seats)
+    )
     order = 1 + np.argsort(-pupils[1:], kind="stable")
     seat_idx = np.resize(order, n - n_town)
-    rows = [("town", p) for p in placed.near(town_xy, 0, 1)]
+    rows = [("town", p) for p in placed.near(town_xy, 30, 200)]
     rows += [("seat", p) for p in placed.near(geo.seats[seat_idx], 600, 2500)]
-    df = pd.DataFrame({"role": [r[0] for r in rows], "x": [r[1][0] for r in rows], "y": [r[1][1] for r in rows]})
+    df = pd.DataFrame(
+        {"role": [r[0] for r in rows], "x": [r[1][0] for r in rows], "y": [r[1][1] for r in rows]}
+    )
     town = df["role"].eq("town").to_numpy()
-    types_town = ["junior", "primary", "junior,nine_year", "primary", "junior", "primary,nine_year", "primary", "junior"]
-    types_rural = ["junior", "primary", "primary,nine_year", "junior", "junior,nine_year", "primary"]
-    df["allowed_types"] = np.where(town, np.resize(types_town, len(df)), np.resize(types_rural, len(df))[::-1])
+    allowed = np.empty(len(df), dtype=object)
+    allowed[town] = np.resize(TOWN_SITE_TYPES, town.sum())
+    allowed[~town] = np.resize(SEAT_SITE_TYPES, (~town).sum())
+    df["allowed_types"] = allowed.astype(str)
     has_pri = df["allowed_types"].str.contains("primary").to_numpy()
-    choices_town = np.where(has_pri, rng.choice([30, 36, 42, 48], len(df)), rng.choice([36, 42, 48, 54, 60], len(df)))
-    choices_rural = np.where(has_pri, rng.choice([12, 18, 24, 30], len(df)), rng.choice([18, 24, 30, 36], len(df)))
+    choices_town = np.where(
+        has_pri, rng.choice([30, 36, 42, 48], len(df)), rng.choice([36, 42, 48, 54, 60], len(df))
+    )
+    choices_rural = np.where(
+        has_pri, rng.choice([12, 18, 24, 30], len(df)), rng.choice([18, 24, 30, 36], len(df))
+    )
     df["max_classes"] = np.where(town, choices_town, choices_rural).astype(np.int64)
     per_class = np.where(town, rng.uniform(450, 650, len(df)), rng.uniform(700, 1000, len(df)))
     df["site_area_m2"] = (np.round(df["max_classes"] * per_class / 10) * 10).astype(np.int64)
@@ -450,7 +534,9 @@ def _draw_roads(rng, geo: _Geo, vil, sch, sites) -> pd.DataFrame:
     length = np.hypot(*(xy[e[:, 0]] - xy[e[:, 1]]).T)
     mst = minimum_spanning_tree(coo_matrix((length, (e[:, 0], e[:, 1])), shape=(n, n))).tocoo()
     in_mst = np.zeros(len(e), bool)
-    mst_keys = set(zip(np.minimum(mst.row, mst.col).tolist(), np.maximum(mst.row, mst.col).tolist()))
+    mst_keys = set(
+        zip(np.minimum(mst.row, mst.col).tolist(), np.maximum(mst.row, mst.col).tolist(), strict=True)
+    )
     in_mst[[i for i, (a, b) in enumerate(e.tolist()) if (a, b) in mst_keys]] = True
     keep = parts.beta_skeleton(xy, e, length, SKELETON_BETA)
     lines = shapely.linestrings(np.stack([xy[e[:, 0]], xy[e[:, 1]]], axis=1))
@@ -477,8 +563,16 @@ def _draw_roads(rng, geo: _Geo, vil, sch, sites) -> pd.DataFrame:
     names = np.array(["trunk", "county", "village"])[cls]
     wiggle = np.where(cls == 2, 0.06, 0.03)
     geom = parts.wiggly_lines(rng, xy, e, wiggle, geo.boundary)
-    df = pd.DataFrame({"road_class": names, "speed_kmh": [ROAD_SPEED[c] for c in names],
-                       "cls": cls, "a": e[:, 0], "b": e[:, 1], "geometry": geom})
+    df = pd.DataFrame(
+        {
+            "road_class": names,
+            "speed_kmh": [ROAD_SPEED[c] for c in names],
+            "cls": cls,
+            "a": e[:, 0],
+            "b": e[:, 1],
+            "geometry": geom,
+        }
+    )
     return df.sort_values(["cls", "a", "b"], kind="stable").reset_index(drop=True)
 
 
@@ -487,13 +581,39 @@ def _draw_roads(rng, geo: _Geo, vil, sch, sites) -> pd.DataFrame:
 
 VILLAGE_COLUMNS = ["village_id", "name", "township", "pupils_g1_3", "pupils_g4_6", "pupils_g7_9"]
 SCHOOL_COLUMNS = [
-    "school_id", "name", "township", "type", "classes_primary", "classes_junior",
-    "pupils_g1_3", "pupils_g4_6", "pupils_g7_9", "teaching_area_m2", "living_area_m2",
-    "sports_area_m2", "site_area_m2", "boarding_beds", "max_classes", "teachers",
-    "teachers_qualified", "teachers_backbone", "teachers_pe_art", "equipment_value_yuan",
-    "multimedia_rooms", "music_rooms", "art_rooms",
+    "school_id",
+    "name",
+    "township",
+    "type",
+    "classes_primary",
+    "classes_junior",
+    "pupils_g1_3",
+    "pupils_g4_6",
+    "pupils_g7_9",
+    "teaching_area_m2",
+    "living_area_m2",
+    "sports_area_m2",
+    "site_area_m2",
+    "boarding_beds",
+    "max_classes",
+    "teachers",
+    "teachers_qualified",
+    "teachers_backbone",
+    "teachers_pe_art",
+    "equipment_value_yuan",
+    "multimedia_rooms",
+    "music_rooms",
+    "art_rooms",
 ]
-SITE_COLUMNS = ["site_id", "name", "township", "allowed_types", "max_classes", "site_area_m2", "land_cost_10k_yuan"]
+SITE_COLUMNS = [
+    "site_id",
+    "name",
+    "township",
+    "allowed_types",
+    "max_classes",
+    "site_area_m2",
+    "land_cost_10k_yuan",
+]
 
 
 def _points(df: pd.DataFrame, columns: list[str], crs: str) -> gpd.GeoDataFrame:
@@ -510,7 +630,9 @@ def _to_layers(geo: _Geo, vil, sch, sites, roads, crs: str) -> dict[str, gpd.Geo
         "villages": _points(vil, VILLAGE_COLUMNS, crs),
         "schools": _points(sch, SCHOOL_COLUMNS, crs),
         "candidate_sites": _points(sites, SITE_COLUMNS, crs),
-        "roads": gpd.GeoDataFrame(roads[["road_class", "speed_kmh"]], geometry=roads["geometry"].to_numpy(), crs=crs),
+        "roads": gpd.GeoDataFrame(
+            roads[["road_class", "speed_kmh"]], geometry=roads["geometry"].to_numpy(), crs=crs
+        ),
     }
 
 
@@ -534,6 +656,7 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: str | os.PathLike) -> 
     return path
 
 
-def calibration(layers: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
-    """The calibration table, recomputed from the layers alone."""
-    return parts.calibration(layers, town_radius_m=None)
+def calibration(layers: dict[str, gpd.GeoDataFrame], *, scale: float = 1.0) -> pd.DataFrame:
+    """The calibration table (quantity, value, target), recomputed from the layers
+    alone; targets are the demo's, counts times ``scale``."""
+    return parts.calibration(layers, scale)

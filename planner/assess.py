@@ -11,6 +11,7 @@ import pandas as pd
 
 from planner import AREA_KINDS, BANDS, TYPES
 from planner.decode import Plan, counts_by_type
+from planner.indicators import assessment, before_table, shortfall_summary, shortfalls
 from planner.problem import Problem
 
 
@@ -72,5 +73,7 @@ def summarise(problem: Problem, plan: Plan) -> dict:
         "boarders": boarders,
         **trip_figures(plan.assignments),
         "added_area_m2": {k: round(float(s[f"{k}_area_added_m2"].sum()), 2) for k in AREA_KINDS},
+        "indicators": assessment(problem.sites, before_table(problem.sites), s, scen),
+        "shortfalls": shortfall_summary(shortfalls(problem.sites, s, scen)),
         "warnings": list(problem.warnings),
     }

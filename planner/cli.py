@@ -7,6 +7,7 @@ progress, and maps outcomes to exit codes: 0 a plan was written, 2 bad input
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import Optional
@@ -14,10 +15,11 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from planner.errors import PlannerError
+from planner.diagnose import format_diagnosis
+from planner.errors import InfeasibleError, PlannerError, ScenarioConflict
 from planner.pipeline import prepare, solve_problem, with_solver
 from planner.scenario import load_scenario
-from planner.write import FolderExists, check_target, write_run_folder
+from planner.write import FolderExists, check_target, write_diagnosis, write_run_folder
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="School layout and capacity planning optimiser (学校布局与学位规划).")
@@ -26,12 +28,33 @@ out = Console()
 
 STAGES = {"load": "Reading and validating inputs", "travel": "Computing travel distances", "checks": "Checking the scenario",
           "model": "Building the model", "solve": "Solving (HiGHS/CBC)", "decode": "Decoding the plan",
-          "write": "Writing the run folder"}
+          "write": "Writing the run folder", "diagnose": "No plan: diagnosing (elastic model)"}
 
 
 def _fail(e: BaseException) -> None:
-    err.print(f"error: {e}", highlight=False, markup=False)
+    err.print(f"error: {e}", highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(getattr(e, "exit_code", 1))
+
+
+def _sigterm(signum, frame) -> None:  # pragma: no cover - exercised by a subprocess test
+    """SIGTERM stops a run like Ctrl-C: the solve is cancelled, nothing half-written."""
+    raise KeyboardInterrupt
+
+
+def _explain(e: PlannerError, out_dir: Path, force: bool) -> None:
+    """Print an infeasible scenario's diagnosis and write it as ``OUT/diagnosis.json``
+    (a folder holding only that file, written atomically)."""
+    d = getattr(e, "diagnosis", None)
+    if d is None:
+        _fail(e)
+    err.print(f"error: {e}", highlight=False, markup=False, soft_wrap=True)
+    err.print(format_diagnosis(d, reasons=False), highlight=False, markup=False, soft_wrap=True)
+    try:
+        path = write_diagnosis(out_dir, d, force=force)
+        err.print(f"diagnosis written to {path}", highlight=False, soft_wrap=True)
+    except (OSError, FolderExists) as w:
+        err.print(f"diagnosis not written: {w}", highlight=False, soft_wrap=True)
+    raise typer.Exit(e.exit_code)
 
 
 def _writers() -> tuple:
@@ -59,6 +82,7 @@ def run(
     """Solve a scenario and write its run folder."""
     if solver not in (None, "highs", "cbc"):
         _fail(PlannerError(f"--solver must be highs or cbc, not {solver}"))
+    previous = signal.signal(signal.SIGTERM, _sigterm)
     try:
         check_target(out_dir, force=force)
         scen = with_solver(load_scenario(scenario), time_limit=time_limit, solver=solver, gap=gap)
@@ -67,18 +91,30 @@ def run(
                 if not quiet:
                     status.update(STAGES.get(stage, stage) + " ...")
                     err.print(f"[dim]·[/] {STAGES.get(stage, stage)}")
-            problem = prepare(scen, progress)
+            problem = prepare(scen, progress, explain=True)
             for w in problem.warnings:
                 err.print(f"[yellow]warning[/]: {w}", highlight=False)
             run_ = solve_problem(problem, progress)
             progress("write")
             folder = write_run_folder(out_dir, run_.problem, run_.plan, run_.summary, force=force, writers=_writers())
     except FolderExists as e:
-        err.print(f"error: {e}", highlight=False)
+        err.print(f"error: {e}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
+    except (InfeasibleError, ScenarioConflict) as e:
+        _explain(e, out_dir, force)
     except PlannerError as e:
         _fail(e)
+    except KeyboardInterrupt:
+        err.print(f"interrupted: nothing written ({out_dir} {'left as it was' if out_dir.exists() else 'not created'})",
+                  highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     s = run_.summary
+    if s["status"] in ("interrupted", "time_limit"):
+        why = "interrupted" if s["status"] == "interrupted" else "time limit reached"
+        err.print(f"[yellow]{why}[/]: the run folder holds the best plan found so far (status {s['status']})",
+                  highlight=False, soft_wrap=True)
     gap_txt = "n/a" if s["mip_gap"] is None else f"{100 * s['mip_gap']:.2f} %"
     out.print(f"status {s['status']}, objective {s['objective']:,.1f}, gap {gap_txt}, "
               f"cost {s['cost_10k_yuan']['total']:,.1f} of budget {s['budget_10k_yuan']} (10k yuan)")
@@ -97,6 +133,25 @@ def validate(scenario: Path = typer.Argument(..., help="scenario YAML")) -> None
         err.print(f"warning: {w}", highlight=False)
     out.print(f"{scenario}: OK — {len(problem.villages)} villages, {len(problem.schools)} schools, "
               f"{len(problem.candidates)} candidate sites, {len(problem.pairs)} pairs within limits")
+
+
+@app.command()
+def compare(
+    folders: list[Path] = typer.Argument(..., help="two or more run folders written by `planner run`"),
+    out_dir: Path = typer.Option(..., "--out", help="folder for compare.xlsx and compare.html"),
+    force: bool = typer.Option(False, "--force", help="replace an existing output folder"),
+) -> None:
+    """Compare run folders side by side (情景比较): compare.xlsx and compare.html."""
+    from planner.compare import write_compare
+
+    try:
+        folder = write_compare(folders, out_dir, force=force)
+    except FolderExists as e:
+        err.print(f"error: {e}", highlight=False)
+        raise typer.Exit(1)
+    except PlannerError as e:
+        _fail(e)
+    out.print(f"compared {len(folders)} runs: {(folder / 'compare.html').resolve()}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -16,7 +16,9 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from planner import AREA_KINDS, BANDS, LEVELS, TYPES
+from planner.indicators import school_columns
 from planner.model import COST_CATEGORIES, Model
+from planner.model_standards import INVESTMENT_COLUMNS, investment_site_costs, investment_table
 from planner.problem import Problem
 from planner.solve import SolveResult
 from planner.travel import serving_types
@@ -135,6 +137,9 @@ def decode(m: Model, problem: Problem, result: SolveResult, *, build_seconds: fl
         classes = sites[["classes_primary", "classes_junior"]].where(after != "closed", 0).astype(int)
     costs = _site_costs(problem, after, added)
     merged = _merged_into(problem, assign, after)
+    inv = investment_table(m, problem, after, merged)  # issue 6: staff, equipment, rooms; moves at closures
+    if m.standards:
+        costs = pd.concat([costs, investment_site_costs(inv, problem)], axis=1)
     expanded = (added.sum(axis=1) > 0.005) | (classes["classes_primary"] > sites["classes_primary"]) \
         | (classes["classes_junior"] > sites["classes_junior"])
     t = pd.DataFrame({
@@ -146,10 +151,11 @@ def decode(m: Model, problem: Problem, result: SolveResult, *, build_seconds: fl
     t["action"] = [_action(b, a, k, e, bool(mi)) for b, a, k, e, mi in
                    zip(sites["type_before"], after, sites["kind"], expanded, t["merged_into"])]
     t = pd.concat([t, classes, enrol.rename(columns=lambda b: f"pupils_{b}").round(3), boarders.rename("boarders").round(3),
-                   added, costs.sum(axis=1).round(4).rename("cost_10k_yuan")], axis=1)
+                   added, costs.sum(axis=1).round(4).rename("cost_10k_yuan"), inv], axis=1)
     keep = (sites["kind"] == "school") | (after != "closed")
-    t = t[keep.to_numpy()][list(SCHOOL_COLUMNS)].reset_index(drop=True)
-    cost = {k: round(float(costs.loc[keep, k].sum()), 4) for k in COST_CATEGORIES}
+    t = t[keep.to_numpy()][[*SCHOOL_COLUMNS, *INVESTMENT_COLUMNS]].reset_index(drop=True)
+    t = pd.concat([t, school_columns(sites, t, problem.scenario)], axis=1)
+    cost = {k: round(float(costs.loc[keep, k].sum()), 4) for k in costs.columns}
     cost["total"] = round(sum(cost.values()), 4)
     size = {"rows": len(m.rows), "columns": len(m.lp.variables()),
             "integers": sum(1 for v in m.lp.variables() if v.cat != "Continuous")}

@@ -20,9 +20,13 @@ class Issue:
     row: int | None = None
     column: str | None = None
     id: str | None = None
+    line: int | None = None
+    key: str | None = None
 
     def __str__(self) -> str:
         where = [self.file]
+        if self.line is not None:
+            where.append(f"line {self.line}")
         if self.layer:
             where.append(f"layer {self.layer}")
         if self.row is not None:
@@ -31,6 +35,8 @@ class Issue:
             where.append(f"id {self.id}")
         if self.column:
             where.append(f"column {self.column}")
+        if self.key:
+            where.append(f"key {self.key}")
         return ", ".join(where) + ": " + self.message
 
 
@@ -61,6 +67,7 @@ class ScenarioConflict(PlannerError):
     """
 
     reasons: list[str] = field(default_factory=list)
+    diagnosis: dict | None = None
     exit_code = 3
 
     def __str__(self) -> str:
@@ -86,10 +93,16 @@ class Collector:
         self.issues: list[Issue] = []
 
     def add(self, file: str, message: str, **where: object) -> None:
-        """Record one problem; ``where`` takes layer, row, column and id."""
+        """Record one problem; ``where`` takes layer, row, column, id, line and key."""
         self.issues.append(Issue(str(file), message, **where))  # type: ignore[arg-type]
 
     def raise_if_any(self) -> None:
         """Raise one :class:`InputError` if anything was recorded."""
         if self.issues:
             raise InputError(list(self.issues))
+
+
+class Interrupted(PlannerError):
+    """Ctrl-C or SIGTERM before a plan was found: nothing written (exit 1)."""
+
+    exit_code = 1

@@ -7,6 +7,8 @@ finds (file, layer, row, column, id) and raises them together as one
 
 from __future__ import annotations
 
+import csv
+import difflib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +17,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyproj
 import shapely
 
 from planner import BANDS, TYPES
 from planner.errors import Collector
 from planner.problem import Problem
-from planner.scenario import LayerRef, Scenario, load_scenario
+from planner.scenario import LayerRef, Scenario, load_scenario, locate_key
 
 
 @dataclass(frozen=True)
@@ -70,129 +73,243 @@ def _layer_ref(s: Scenario, name: str) -> LayerRef | None:
     return ref
 
 
+def _crs_of(s: Scenario, key: str, errors: Collector) -> pyproj.CRS | None:
+    """``data.crs`` or ``data.metric_crs`` parsed, or ``None`` (with an issue)."""
+    text = getattr(s.data, key)
+    if not text:
+        return None
+    try:
+        crs = pyproj.CRS.from_user_input(text)
+    except pyproj.exceptions.CRSError:
+        file, line = locate_key(s, "data", key)
+        errors.add(file, f"'{text}' is not a coordinate reference system (expected e.g. EPSG:4547)", key=f"data.{key}",
+                   line=line)
+        return None
+    if key == "metric_crs" and not crs.is_projected:
+        file, line = locate_key(s, "data", key)
+        errors.add(file, f"'{text}' is not a projected (metric) CRS; distances need metres (e.g. EPSG:4547)",
+                   key=f"data.{key}", line=line)
+        return None
+    return crs
+
+
 def _read_csv_points(path: Path, s: Scenario, errors: Collector, layer: str) -> gpd.GeoDataFrame | None:
     """A CSV with lon/lat (EPSG:4326) or x/y plus the scenario's ``crs``."""
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
-        errors.add(str(path), f"cannot read as CSV: {e}", layer=layer)
+    except UnicodeDecodeError as e:
+        errors.add(str(path), f"is not UTF-8 text (byte {e.start}); export the table as CSV UTF-8", layer=layer)
         return None
+    except pd.errors.EmptyDataError:
+        errors.add(str(path), "the file is empty (expected a header row and one row per point)", layer=layer)
+        return None
+    except (ValueError, OSError, csv.Error) as e:  # pandas' ParserError is a ValueError
+        errors.add(str(path), f"cannot read as CSV: {' '.join(str(e).split())}", layer=layer)
+        return None
+    df.columns = [str(c).strip() for c in df.columns]
     if {"lon", "lat"} <= set(df.columns):
         cols, crs = ("lon", "lat"), "EPSG:4326"
     elif {"x", "y"} <= set(df.columns):
         if not s.data.crs:
-            errors.add(str(path), "x/y columns need a 'data.crs' in the scenario (e.g. EPSG:4547)", layer=layer, column="x")
+            file, line = locate_key(s, "data")
+            errors.add(str(path), f"x/y columns need a CRS: add 'crs: EPSG:4547' (or the right code) under 'data:' in "
+                       f"{Path(file).name}, or give lon/lat columns in EPSG:4326", layer=layer, column="x")
             return None
-        cols, crs = ("x", "y"), s.data.crs
+        crs = _crs_of(s, "crs", errors)
+        if crs is None:
+            return None
+        cols = ("x", "y")
     else:
-        errors.add(str(path), "needs coordinate columns lon/lat (EPSG:4326) or x/y with data.crs", layer=layer)
+        errors.add(str(path), f"needs coordinate columns lon/lat (EPSG:4326) or x/y with data.crs; the columns are: "
+                   f"{', '.join(df.columns)}", layer=layer)
         return None
+    before = len(errors.issues)
     xy = {}
     for c in cols:
-        v = pd.to_numeric(df[c], errors="coerce")
+        v = pd.to_numeric(df[c].str.strip(), errors="coerce")
+        v = v.where(np.isfinite(v.to_numpy(float)))
         for i in np.flatnonzero(v.isna().to_numpy()):
-            errors.add(str(path), f"'{df[c].iloc[i]}' is not a number", layer=layer, row=int(i) + 1, column=c)
+            got = df[c].iloc[i]
+            errors.add(str(path), f"expected a coordinate (a number), got '{got}'" if got.strip() else
+                       "coordinate is missing", layer=layer, row=int(i) + 1, column=c, id=_row_id(df, i, layer))
         xy[c] = v
-    if errors.issues:
+    if len(errors.issues) > before:
         return None
     geom = gpd.points_from_xy(xy[cols[0]], xy[cols[1]])
     return gpd.GeoDataFrame(df.drop(columns=list(cols)), geometry=geom, crs=crs)
 
 
+ID_COLUMNS = {"villages": "village_id", "schools": "school_id", "candidate_sites": "site_id"}
+
+
+def _row_id(df: pd.DataFrame, i: int, layer: str) -> str | None:
+    col = ID_COLUMNS.get(layer)
+    if col is None or col not in df.columns:
+        return None
+    v = df[col].iloc[i]
+    return None if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "" else str(v).strip()
+
+
 def read_layer(s: Scenario, name: str, errors: Collector, *, required: bool = True) -> tuple[gpd.GeoDataFrame | None, Path | None]:
     """Read one layer named by the scenario; ``None`` (with an issue) on failure."""
     ref = _layer_ref(s, name)
+    named = getattr(s.data, name) is not None
     if ref is None:
         if required:
-            errors.add(s.source_files[-1] if s.source_files else "scenario", f"no source for layer '{name}'", column=f"data.{name}")
+            file, line = locate_key(s, "data")
+            errors.add(file, f"no source for layer '{name}': set data.gpkg or data.{name}.path", key=f"data.{name}",
+                       line=line)
         return None, None
     path = s.resolve(ref.path)
-    if not path.exists():
-        if required or getattr(s.data, name) is not None:
-            errors.add(str(path), "file not found", layer=name)
+    if not path.is_file():
+        if required or named:
+            what = "is a folder, not a file" if path.is_dir() else "file not found"
+            errors.add(str(path), what, layer=name)
         return None, None
     if path.suffix.lower() == ".csv":
         return _read_csv_points(path, s, errors, name), path
     layer = ref.layer if ref.layer is not None else (name if path.suffix.lower() == ".gpkg" else None)
     if layer is not None and path.suffix.lower() == ".gpkg":
-        names = [n for n, _ in pyogrio.list_layers(path)]
+        try:
+            names = [n for n, _ in pyogrio.list_layers(path)]
+        except Exception as e:  # noqa: BLE001 - GDAL raises several types for a corrupt file
+            errors.add(str(path), f"cannot open as a GeoPackage: {' '.join(str(e).split())}", layer=name)
+            return None, None
         if layer not in names:
-            if required or getattr(s.data, name) is not None:
-                errors.add(str(path), f"layer not found (the file has: {', '.join(names)})", layer=layer)
+            if required or named:
+                errors.add(str(path), f"layer not found (the file has: {', '.join(names) or 'no layers'})", layer=layer)
             return None, None
     try:
         gdf = pyogrio.read_dataframe(path, layer=layer)
-    except Exception as e:  # pyogrio raises several driver-specific types
-        errors.add(str(path), f"cannot read: {e}", layer=name)
+    except Exception as e:  # noqa: BLE001 - pyogrio raises several driver-specific types
+        errors.add(str(path), f"cannot read: {' '.join(str(e).split())}", layer=name)
         return None, None
+    gdf.columns = [str(c).strip() if c != gdf.geometry.name else c for c in gdf.columns]
     return gdf, path
 
 
+def _rows(mask: np.ndarray, limit: int = 5) -> str:
+    idx = np.flatnonzero(mask)
+    text = ", ".join(str(i + 1) for i in idx[:limit])
+    return text + (f" and {len(idx) - limit} more" if len(idx) > limit else "")
+
+
 def _check_coordinates(gdf: gpd.GeoDataFrame, file: str, layer: str, errors: Collector) -> bool:
-    """Catch missing CRS, swapped lon/lat and projected numbers labelled as degrees."""
+    """Points only; a CRS; degrees in range and not swapped; no degrees in a projected CRS."""
+    geom_types = set(gdf.geometry.dropna().geom_type)
+    if geom_types - {"Point"}:
+        errors.add(file, f"geometry must be points, found {', '.join(sorted(geom_types))}", layer=layer)
+        return False
     if gdf.crs is None:
         errors.add(file, "has no CRS; set one (e.g. EPSG:4547 or EPSG:4326)", layer=layer)
         return False
-    if gdf.crs.is_geographic and len(gdf):
-        x, y = gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
-        bad = (np.abs(x) > 180) | (np.abs(y) > 90)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            errors.add(file, f"coordinates ({x[i]:.1f}, {y[i]:.1f}) are not degrees but the CRS is geographic "
-                       f"({gdf.crs.to_string()}): projected numbers labelled as degrees?", layer=layer, row=i + 1)
+    ok = ~(gdf.geometry.isna() | gdf.geometry.is_empty).to_numpy()
+    if not ok.any():
+        return True
+    x, y = np.full(len(gdf), np.nan), np.full(len(gdf), np.nan)
+    x[ok], y[ok] = gdf.geometry[ok].x.to_numpy(), gdf.geometry[ok].y.to_numpy()
+    crs = gdf.crs.to_string()
+    if gdf.crs.is_geographic:
+        bad = ok & ((np.abs(x) > 180) | (np.abs(y) > 90))
+        swapped = bad & (np.abs(x) <= 90) & (np.abs(y) <= 180)
+        if swapped.any() and swapped.sum() * 2 >= bad.sum():
+            i = int(np.flatnonzero(swapped)[0])
+            errors.add(file, f"longitude and latitude look swapped: latitude beyond ±90° in row(s) {_rows(swapped)} "
+                       f"(first: lon {x[i]:g}, lat {y[i]:g}); put longitude (east) first",
+                       layer=layer, row=i + 1, id=_row_id(gdf, i, layer))
             return False
-        if (np.abs(y) > np.abs(x)).mean() > 0.5 and np.nanmedian(np.abs(x)) < 60:
-            errors.add(file, "longitude and latitude look swapped (most |lat| > |lon|)", layer=layer)
+        if bad.any() and bad.sum() * 2 >= ok.sum():
+            i = int(np.flatnonzero(bad)[0])
+            errors.add(file, f"coordinates ({x[i]:.1f}, {y[i]:.1f}) are not degrees but the CRS is geographic ({crs}): "
+                       f"projected numbers labelled as degrees? Rows {_rows(bad)}; give the layer its projected CRS "
+                       "(e.g. x/y with data.crs: EPSG:4547)", layer=layer, row=i + 1, id=_row_id(gdf, i, layer))
+            return False
+        for i in np.flatnonzero(bad):
+            what = f"latitude {y[i]:g} is out of range (-90 to 90)" if abs(y[i]) > 90 else \
+                f"longitude {x[i]:g} is out of range (-180 to 180)"
+            errors.add(file, what, layer=layer, row=int(i) + 1, id=_row_id(gdf, int(i), layer),
+                       column=("lat" if abs(y[i]) > 90 else "lon") if file.lower().endswith(".csv") else None)
+        if bad.any():
+            return False
+        if (ok & (np.abs(y) > 70) & (np.abs(x) <= 70)).sum() == ok.sum():
+            errors.add(file, f"every point lies beyond latitude ±70° (first: lon {x[ok][0]:g}, lat {y[ok][0]:g}): "
+                       "longitude and latitude look swapped", layer=layer)
+            return False
+    elif gdf.crs.is_projected and ok.sum() >= 1:
+        if ((np.abs(x[ok]) <= 180) & (np.abs(y[ok]) <= 90)).all() and np.ptp(x[ok]) < 5 and np.ptp(y[ok]) < 5:
+            errors.add(file, f"coordinates look like degrees (first: {x[ok][0]:g}, {y[ok][0]:g}) but the CRS {crs} "
+                       "is projected (metres): label them EPSG:4326 (lon/lat) instead", layer=layer)
             return False
     return True
 
 
 def _typed_columns(df: pd.DataFrame, spec: tuple[Column, ...], file: str, layer: str, id_col: str,
                    errors: Collector) -> pd.DataFrame:
-    """Coerce each column to its kind, recording every bad cell."""
+    """Coerce each column to its kind, recording every bad cell with what was expected."""
     out = pd.DataFrame(index=df.index)
-    ids = df[id_col].astype(str).to_numpy() if id_col in df.columns else [None] * len(df)
+    ids = [_row_id(df, i, layer) for i in range(len(df))]
     for col in spec:
         if col.name not in df.columns:
             if col.required:
-                errors.add(file, f"missing column '{col.name}'", layer=layer, column=col.name)
-            out[col.name] = col.default
+                near = difflib.get_close_matches(col.name, [str(c) for c in df.columns], n=1, cutoff=0.7)
+                hint = f" (found '{near[0]}': rename it?)" if near else ""
+                errors.add(file, f"missing column '{col.name}'{hint}", layer=layer, column=col.name)
+            out[col.name] = "" if col.kind == "str" and not isinstance(col.default, str) else col.default
             continue
         raw = df[col.name]
+        blank = (raw.isna() | (raw.astype(str).str.strip() == "")).to_numpy()
         if col.kind == "str":
-            blank = raw.isna() | (raw.astype(str).str.strip() == "")
             if col.required:
-                for i in np.flatnonzero(blank.to_numpy()):
-                    errors.add(file, "is empty", layer=layer, row=int(i) + 1, column=col.name, id=ids[i])
-            out[col.name] = raw.where(~blank, col.default).astype(str).str.strip()
+                for i in np.flatnonzero(blank):
+                    errors.add(file, "is empty (expected a text value)", layer=layer, row=int(i) + 1, column=col.name, id=ids[i])
+            fill = col.default if isinstance(col.default, str) else ""
+            out[col.name] = [fill if b else _text(v) for v, b in zip(raw, blank)]
             continue
-        num = pd.to_numeric(raw, errors="coerce")
-        missing = num.isna().to_numpy()
-        blank = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
+        num = pd.to_numeric(raw.astype(str).str.strip().where(~blank), errors="coerce") if raw.dtype == object \
+            else pd.to_numeric(raw, errors="coerce")
+        num = num.astype(float)
+        missing = num.isna().to_numpy() | ~np.isfinite(num.to_numpy())
+        want = "a whole number >= 0" if col.kind == "int" else "a number >= 0"
         for i in np.flatnonzero(missing):
             if blank[i] and not col.required:
                 continue
-            what = "is missing" if blank[i] else f"'{raw.iloc[i]}' is not a number"
+            what = f"is missing (expected {want})" if blank[i] else f"expected {want}, got '{raw.iloc[i]}'"
             errors.add(file, what, layer=layer, row=int(i) + 1, column=col.name, id=ids[i])
-        for i in np.flatnonzero((num < 0).to_numpy()):
-            errors.add(file, f"{num.iloc[i]} is negative", layer=layer, row=int(i) + 1, column=col.name, id=ids[i])
+        vals = num.to_numpy()
+        for i in np.flatnonzero(~missing & (vals < 0)):
+            errors.add(file, f"expected {want}, got {vals[i]:g} (negative)", layer=layer, row=int(i) + 1, column=col.name, id=ids[i])
         if col.kind == "int":
-            frac = (~missing) & (np.abs(num.to_numpy() - np.round(num.to_numpy())) > 1e-9)
+            frac = ~missing & (vals >= 0) & (np.abs(vals - np.round(vals)) > 1e-9)
             for i in np.flatnonzero(frac):
-                errors.add(file, f"{num.iloc[i]} is not a whole number", layer=layer, row=int(i) + 1, column=col.name, id=ids[i])
-        out[col.name] = num.fillna(col.default if not col.required else 0)
+                errors.add(file, f"expected {want}, got {vals[i]:g} (fractional)", layer=layer, row=int(i) + 1,
+                           column=col.name, id=ids[i])
+        out[col.name] = np.where(missing, col.default if not col.required else 0, vals)
     return out
 
 
+def _text(v: object) -> str:
+    """A cell as text: integral floats (ids read as numbers) lose their '.0'."""
+    if isinstance(v, (float, np.floating)) and np.isfinite(v) and float(v).is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
 def _check_ids(ids: pd.Series, file: str, layer: str, column: str, errors: Collector) -> None:
-    dup = ids.duplicated(keep="first").to_numpy()
-    for i in np.flatnonzero(dup):
-        errors.add(file, f"duplicate id '{ids.iloc[i]}'", layer=layer, row=int(i) + 1, column=column, id=str(ids.iloc[i]))
+    first: dict[str, int] = {}
+    for i, v in enumerate(ids.astype(str)):
+        if v == "":
+            continue
+        if v in first:
+            errors.add(file, f"duplicate id '{v}' (first at row {first[v] + 1}); ids must be unique", layer=layer,
+                       row=i + 1, column=column, id=v)
+        else:
+            first[v] = i
 
 
-def _metric_crs(s: Scenario, gdf: gpd.GeoDataFrame):
-    if s.data.metric_crs:
-        return s.data.metric_crs
+def _metric_crs(s: Scenario, gdf: gpd.GeoDataFrame, errors: Collector):
+    crs = _crs_of(s, "metric_crs", errors)
+    if crs is not None:
+        return crs
     if gdf.crs.is_projected:
         return gdf.crs
     return gdf.estimate_utm_crs()
@@ -200,27 +317,38 @@ def _metric_crs(s: Scenario, gdf: gpd.GeoDataFrame):
 
 def _points_table(gdf: gpd.GeoDataFrame, crs, file: str, layer: str, id_col: str, errors: Collector) -> pd.DataFrame:
     """x/y in the metric CRS and lon/lat in WGS84 for every point."""
-    geom_types = set(gdf.geometry.geom_type.dropna())
-    if geom_types - {"Point"}:
-        errors.add(file, f"geometry must be points, found {sorted(geom_types)}", layer=layer)
     empty = gdf.geometry.isna() | gdf.geometry.is_empty
     for i in np.flatnonzero(empty.to_numpy()):
-        errors.add(file, "has no geometry", layer=layer, row=int(i) + 1, id=str(gdf[id_col].iloc[i]) if id_col in gdf else None)
+        errors.add(file, "has no geometry (expected a point)", layer=layer, row=int(i) + 1, id=_row_id(gdf, int(i), layer))
     g = gdf.geometry.where(~empty)
     m = gpd.GeoSeries(g, crs=gdf.crs).to_crs(crs)
     ll = gpd.GeoSeries(g, crs=gdf.crs).to_crs("EPSG:4326")
     return pd.DataFrame({"x": m.x.to_numpy(), "y": m.y.to_numpy(), "lon": ll.x.to_numpy(), "lat": ll.y.to_numpy()}, index=gdf.index)
 
 
-def _outside_boundary(xy: pd.DataFrame, ids: pd.Series, boundary: gpd.GeoDataFrame | None, file: str, layer: str,
-                      errors: Collector) -> None:
-    if boundary is None or xy.empty:
+def _boundary_shape(boundary: gpd.GeoDataFrame | None, crs, file: str | None, errors: Collector):
+    """The county boundary in the metric CRS (made valid), or ``None``."""
+    if boundary is None or not len(boundary):
+        return None
+    if boundary.crs is None:
+        errors.add(str(file), "has no CRS; set one (e.g. EPSG:4547 or EPSG:4326)", layer="boundary")
+        return None
+    b = boundary.to_crs(crs)
+    polys = b.geometry[b.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if polys.empty:
+        errors.add(str(file), "geometry must be polygons (the county boundary)", layer="boundary")
+        return None
+    return shapely.make_valid(polys.union_all())
+
+
+def _outside_boundary(xy: pd.DataFrame, ids: pd.Series, shape, file: str, layer: str, errors: Collector) -> None:
+    if shape is None or xy.empty:
         return
-    shape = boundary.geometry.union_all().buffer(1000.0)
-    inside = shapely.contains(shape, gpd.points_from_xy(xy["x"], xy["y"]))
+    inside = shapely.contains(shape.buffer(1000.0), gpd.points_from_xy(xy["x"], xy["y"]))
     for i in np.flatnonzero(~inside & xy["x"].notna().to_numpy()):
-        errors.add(file, "point lies outside the county boundary (by more than 1 km)", layer=layer, row=int(i) + 1,
-                   id=str(ids.iloc[i]))
+        km = shapely.distance(shape, shapely.Point(xy["x"].iloc[i], xy["y"].iloc[i])) / 1000.0
+        errors.add(file, f"point ({xy['lon'].iloc[i]:.5f}, {xy['lat'].iloc[i]:.5f}) lies {km:.1f} km outside the county "
+                   "boundary (more than 1 km is treated as a mistake)", layer=layer, row=int(i) + 1, id=str(ids.iloc[i]))
 
 
 def _allowed_types(sites: pd.DataFrame, s: Scenario, file_sites: str, errors: Collector) -> list[tuple[str, ...]]:
@@ -244,9 +372,13 @@ def _allowed_types(sites: pd.DataFrame, s: Scenario, file_sites: str, errors: Co
 
 def _schools_frame(gdf, crs, file, boundary, errors) -> pd.DataFrame:
     t = _typed_columns(pd.DataFrame(gdf.drop(columns="geometry")), SCHOOL_SPEC, file, "schools", "school_id", errors)
-    for i in np.flatnonzero(~t["type"].isin(TYPES).to_numpy()):
-        errors.add(file, f"unknown school type '{t['type'].iloc[i]}' (expected one of {', '.join(TYPES)})",
-                   layer="schools", row=int(i) + 1, column="type", id=t["school_id"].iloc[i])
+    unknown = ~t["type"].isin(TYPES).to_numpy() & (t["type"] != "").to_numpy()
+    for i in np.flatnonzero(unknown):
+        got = t["type"].iloc[i]
+        near = difflib.get_close_matches(got, TYPES, n=1, cutoff=0.6)
+        hint = f" (did you mean '{near[0]}'?)" if near else ""
+        errors.add(file, f"unknown school type '{got}'{hint}; expected one of {', '.join(TYPES)}",
+                   layer="schools", row=int(i) + 1, column="type", id=t["school_id"].iloc[i] or None)
     _check_ids(t["school_id"], file, "schools", "school_id", errors)
     xy = _points_table(gdf, crs, file, "schools", "school_id", errors)
     _outside_boundary(xy, t["school_id"], boundary, file, "schools", errors)
@@ -261,9 +393,9 @@ def _candidates_frame(gdf, crs, file, boundary, errors) -> pd.DataFrame:
     for i, v in enumerate(t["allowed_types"]):
         types = tuple(x.strip() for x in str(v).replace(";", ",").split(",") if x.strip())
         bad = [x for x in types if x not in TYPES]
-        if bad or not types:
-            errors.add(file, f"allowed_types '{v}' must list types from {', '.join(TYPES)}", layer="candidate_sites",
-                       row=i + 1, column="allowed_types", id=t["site_id"].iloc[i])
+        if (bad or not types) and str(v).strip():
+            errors.add(file, f"allowed_types '{v}' must list types from {', '.join(TYPES)} (comma separated)",
+                       layer="candidate_sites", row=i + 1, column="allowed_types", id=t["site_id"].iloc[i] or None)
         lists.append(tuple(x for x in types if x in TYPES))
     _check_ids(t["site_id"], file, "candidate_sites", "site_id", errors)
     xy = _points_table(gdf, crs, file, "candidate_sites", "site_id", errors)
@@ -284,23 +416,51 @@ def _villages_frame(gdf, crs, file, boundary, errors) -> pd.DataFrame:
     return pd.concat([t, xy], axis=1).set_index("village_id")
 
 
+MAX_ROW_ISSUES = 20
+"""Rows reported per (column, mistake) in an OD matrix, which may have millions."""
+
+
+def _add_rows(errors: Collector, file: str, rows: np.ndarray, message, **where) -> None:
+    """One issue per row (up to :data:`MAX_ROW_ISSUES`), then one summing up the rest."""
+    for i in rows[:MAX_ROW_ISSUES]:
+        errors.add(file, message(int(i)), row=int(i) + 1, **where)
+    if len(rows) > MAX_ROW_ISSUES:
+        errors.add(file, f"... and {len(rows) - MAX_ROW_ISSUES} more rows with the same mistake", **where)
+
+
 def _read_od(s: Scenario, errors: Collector) -> tuple[pd.DataFrame | None, Path | None]:
+    """The OD matrix (``origin_id``, ``destination_id``, ``distance_km``), if named."""
     if not s.data.distances:
         return None, None
     path = s.resolve(s.data.distances)
-    if not path.exists():
+    if not path.is_file():
         errors.add(str(path), "file not found", layer="distances")
         return None, None
-    df = pd.read_csv(path, dtype={"origin_id": str, "destination_id": str})
-    for c in ("origin_id", "destination_id", "distance_km"):
-        if c not in df.columns:
-            errors.add(str(path), f"missing column '{c}'", layer="distances", column=c)
-    if errors.issues:
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        errors.add(str(path), f"is not UTF-8 text (byte {e.start})", layer="distances")
         return None, path
-    d = pd.to_numeric(df["distance_km"], errors="coerce")
-    for i in np.flatnonzero((d.isna() | (d < 0)).to_numpy()):
-        errors.add(str(path), f"'{df['distance_km'].iloc[i]}' is not a distance >= 0", layer="distances", row=int(i) + 1,
-                   column="distance_km")
+    except pd.errors.EmptyDataError:
+        errors.add(str(path), "the file is empty (expected origin_id, destination_id, distance_km)", layer="distances")
+        return None, path
+    except (ValueError, OSError, csv.Error) as e:
+        errors.add(str(path), f"cannot read as CSV: {' '.join(str(e).split())}", layer="distances")
+        return None, path
+    df.columns = [str(c).strip() for c in df.columns]
+    missing = [c for c in ("origin_id", "destination_id", "distance_km") if c not in df.columns]
+    for c in missing:
+        errors.add(str(path), f"missing column '{c}' (the columns are: {', '.join(df.columns)})", layer="distances", column=c)
+    if missing:
+        return None, path
+    if df.empty:
+        errors.add(str(path), "layer is empty (no origin-destination rows)", layer="distances")
+        return None, path
+    df = df.assign(origin_id=df["origin_id"].str.strip(), destination_id=df["destination_id"].str.strip())
+    d = pd.to_numeric(df["distance_km"].str.strip(), errors="coerce").astype(float)
+    bad = np.flatnonzero((d.isna() | (d < 0) | ~np.isfinite(d)).to_numpy())
+    _add_rows(errors, str(path), bad, lambda i: f"expected a distance in km >= 0, got '{df['distance_km'].iloc[i]}'",
+              layer="distances", column="distance_km")
     return df.assign(distance_km=d), path
 
 
@@ -308,22 +468,40 @@ def _check_references(p_sites: pd.DataFrame, villages: pd.DataFrame, od: pd.Data
                       s: Scenario, errors: Collector) -> None:
     """Fixed decisions and OD rows must name known ids."""
     for sid, t in s.fixed.items():
+        file, line = locate_key(s, "fixed", sid)
         if sid not in p_sites.index:
-            errors.add(s.source_files[-1], f"fixed decision names unknown school or site '{sid}'", column=f"fixed.{sid}")
-        elif t != "closed" and t not in p_sites.loc[sid, "allowed_types_list"] and p_sites.loc[sid, "kind"] == "candidate":
-            errors.add(s.source_files[-1], f"site '{sid}' may not be {t} (allowed_types of the site)", column=f"fixed.{sid}")
+            near = difflib.get_close_matches(sid, list(p_sites.index.astype(str)), n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            errors.add(file, f"fixed decision names unknown school or site '{sid}'{hint}", key=f"fixed.{sid}", line=line)
+        elif t != "closed" and p_sites.loc[sid, "kind"] == "candidate" and t not in p_sites.loc[sid, "allowed_types_list"]:
+            errors.add(file, f"site '{sid}' may not be {t}: its allowed_types are "
+                       f"{', '.join(p_sites.loc[sid, 'allowed_types_list'])}", key=f"fixed.{sid}", line=line)
     if od is not None and od_path is not None:
-        bad_o = ~od["origin_id"].isin(villages.index)
-        bad_d = ~od["destination_id"].isin(p_sites.index)
-        for i in np.flatnonzero(bad_o.to_numpy())[:20]:
-            errors.add(str(od_path), f"unknown village '{od['origin_id'].iloc[i]}'", layer="distances", row=int(i) + 1, column="origin_id")
-        for i in np.flatnonzero(bad_d.to_numpy())[:20]:
-            errors.add(str(od_path), f"unknown school or site '{od['destination_id'].iloc[i]}'", layer="distances", row=int(i) + 1,
-                       column="destination_id")
+        bad_o = np.flatnonzero((~od["origin_id"].isin(villages.index)).to_numpy())
+        bad_d = np.flatnonzero((~od["destination_id"].isin(p_sites.index)).to_numpy())
+        _add_rows(errors, str(od_path), bad_o, lambda i: f"unknown village '{od['origin_id'].iloc[i]}' (not in the villages layer)",
+                  layer="distances", column="origin_id")
+        _add_rows(errors, str(od_path), bad_d, lambda i: f"unknown school or site '{od['destination_id'].iloc[i]}' "
+                  "(not in the schools or candidate_sites layer)", layer="distances", column="destination_id")
+
+
+def _check_site_ids(schools: pd.DataFrame | None, sites: pd.DataFrame | None, file: str, errors: Collector) -> None:
+    """A candidate site may not reuse an existing school's id."""
+    if schools is None or sites is None:
+        return
+    taken = set(schools["site_id"])
+    for i, v in enumerate(sites["site_id"]):
+        if v and v in taken:
+            errors.add(file, f"id '{v}' is already a school id (schools layer); ids must be unique across both layers",
+                       layer="candidate_sites", row=i + 1, column="site_id", id=v)
 
 
 def load_problem(scenario: Scenario | str | Path) -> Problem:
-    """Read every layer of a scenario into a validated :class:`Problem`."""
+    """Read every layer of a scenario into a validated :class:`Problem`.
+
+    Every mistake found is collected; one :class:`~planner.errors.InputError`
+    lists them all (a layer that cannot be read at all hides only its own
+    row-level mistakes)."""
     s = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     errors = Collector()
     raw: dict[str, gpd.GeoDataFrame | None] = {}
@@ -334,35 +512,38 @@ def load_problem(scenario: Scenario | str | Path) -> Problem:
     for name in ("villages", "schools", "candidate_sites"):
         g = raw[name]
         if g is not None and len(g) == 0 and name != "candidate_sites":
-            errors.add(str(paths[name]), "layer is empty", layer=name)
+            errors.add(str(paths[name]), "layer is empty (expected one row per " + name[:-1] + ")", layer=name)
             raw[name] = None
-        elif g is not None and not _check_coordinates(g, str(paths[name]), name, errors):
+        elif g is not None and len(g) and not _check_coordinates(g, str(paths[name]), name, errors):
             raw[name] = None
-    if raw["villages"] is None:
+    first = next((raw[n] for n in ("villages", "schools", "candidate_sites") if raw[n] is not None and len(raw[n])), None)
+    if first is None:
         errors.raise_if_any()
-    crs = _metric_crs(s, raw["villages"])
-    boundary = raw["boundary"].to_crs(crs) if raw["boundary"] is not None and raw["boundary"].crs else None
-    villages = _villages_frame(raw["villages"], crs, str(paths["villages"]), boundary, errors)
-    frames = []
+    crs = _metric_crs(s, first, errors)
+    boundary = _boundary_shape(raw["boundary"], crs, paths["boundary"], errors)
+    villages = schools = cands = None
+    if raw["villages"] is not None:
+        villages = _villages_frame(raw["villages"], crs, str(paths["villages"]), boundary, errors)
     if raw["schools"] is not None:
-        frames.append(_schools_frame(raw["schools"], crs, str(paths["schools"]), boundary, errors))
+        schools = _schools_frame(raw["schools"], crs, str(paths["schools"]), boundary, errors)
     if raw["candidate_sites"] is not None and len(raw["candidate_sites"]):
-        if _check_coordinates(raw["candidate_sites"], str(paths["candidate_sites"]), "candidate_sites", errors):
-            frames.append(_candidates_frame(raw["candidate_sites"], crs, str(paths["candidate_sites"]), boundary, errors))
-    errors.raise_if_any()
-    sites = pd.concat(frames, ignore_index=True)
-    _check_ids(sites["site_id"], "schools + candidate_sites", "both", "site_id", errors)
-    sites = sites.set_index("site_id")
+        cands = _candidates_frame(raw["candidate_sites"], crs, str(paths["candidate_sites"]), boundary, errors)
+        _check_site_ids(schools, cands, str(paths["candidate_sites"]), errors)
     od, od_path = _read_od(s, errors)
-    _check_references(sites, villages, od, od_path, s, errors)
+    frames = [f for f in (schools, cands) if f is not None]
+    if frames and villages is not None:  # references are checked even when rows have mistakes
+        known = pd.concat(frames, ignore_index=True).drop_duplicates("site_id").set_index("site_id")
+        _check_references(known, villages.loc[~villages.index.duplicated()], od, od_path, s, errors)
     errors.raise_if_any()
+    sites = pd.concat(frames, ignore_index=True).set_index("site_id")
     sites["allowed"] = _allowed_types(sites, s, str(paths["schools"]), errors)
     sites = sites.drop(columns="allowed_types_list")
+    boundary_gdf = raw["boundary"].to_crs(crs) if boundary is not None else None
     townships = raw["townships"].to_crs(crs) if raw["townships"] is not None and raw["townships"].crs else None
     roads = raw["roads"].to_crs(crs) if raw["roads"] is not None and raw["roads"].crs else None
     files = sorted({*(str(p) for p in paths.values() if p), *s.source_files, *([str(od_path)] if od_path else [])})
     return Problem(
         scenario=s, villages=villages, sites=sites, crs=crs.to_string() if hasattr(crs, "to_string") else str(crs),
-        roads=roads, od=od, boundary=boundary, townships=townships,
+        roads=roads, od=od, boundary=boundary_gdf, townships=townships,
         inputs=tuple((f, sha256(Path(f))) for f in files),
     )

@@ -43,6 +43,12 @@ class Model:
     added: dict[tuple[str, str], pulp.LpVariable] = field(default_factory=dict)
     cost: dict[str, pulp.LpAffineExpression] = field(default_factory=dict)
     rows: dict[str, pulp.LpConstraint] = field(default_factory=dict)
+    enrol: dict[tuple[str, str], pulp.LpVariable] = field(default_factory=dict)
+    """Pupils of each (site, level), defined once by ``enrolment[s,level]``."""
+    boarders: dict[str, pulp.LpVariable] = field(default_factory=dict)
+    """Boarders of each site, defined once by ``boarding[s]``."""
+    standards: dict[tuple[str, str], pulp.LpVariable] = field(default_factory=dict)
+    """Investment and shortfall variables of :mod:`planner.model_standards`, keyed (site, name)."""
 
     def add(self, family: str, key: tuple, constraint: pulp.LpConstraint) -> None:
         """Register a row as ``family[k1,k2,...]`` and add it to the LP."""
@@ -108,7 +114,41 @@ def _pupil_expr(m: Model, mask: pd.Series | None = None, coef: pd.Series | None 
     return out
 
 
+def level_pupils(m: Model, level: str) -> dict[str, pulp.LpAffineExpression]:
+    """Per site: the pupils of ``level`` as a one-term expression of ``enrol``."""
+    return {s: _expr([v]) for (s, lv), v in sorted(m.enrol.items()) if lv == level}
+
+
+def site_pupils(m: Model) -> dict[str, pulp.LpAffineExpression]:
+    """Per site: all its pupils (sum of its ``enrol`` variables)."""
+    out: dict[str, list] = {}
+    for (s, _), v in sorted(m.enrol.items()):
+        out.setdefault(s, []).append(v)
+    return {s: _expr(vs) for s, vs in out.items()}
+
+
 # -------------------------------------------------------------- constraints
+
+
+def add_enrolment(m: Model, problem: Problem) -> None:
+    """``enrolment[s,level]``: ``enrol`` equals the pupils assigned to the site
+    at that level; ``boarding[s]``: ``boarders`` equals its pupils whose trip
+    exceeds the walking limit. Defined once, referenced by every per-site
+    rule, so each rule has a handful of nonzeros instead of the whole sum.
+    Skipped when no per-site rule is on (the pure p-median)."""
+    caps, st = problem.scenario.caps, problem.scenario.standards
+    if not (st.enabled or any(v is not None for v in caps.class_size.values())
+            or any(v is not None for v in caps.school_pupils.values())):
+        return
+    for level in LEVELS:
+        for s, e in _pupil_expr(m, m.pairs["level"] == level).items():
+            v = m.lp.add_variable(f"enrol[{s},{level}]", 0)
+            m.enrol[(s, level)] = v
+            m.add("enrolment", (s, level), v == e)
+    for s, e in _pupil_expr(m, m.pairs["boards"]).items():
+        v = m.lp.add_variable(f"boarders[{s}]", 0)
+        m.boarders[s] = v
+        m.add("boarding", (s,), v == e)
 
 
 def add_one_type(m: Model, problem: Problem) -> None:
@@ -130,7 +170,11 @@ def add_assign_open(m: Model, problem: Problem) -> None:
     teaches the band (the strong, per-pair form that tightens the LP)."""
     by_band = {b: _open_by_site(m, serving_types(problem, b)) for b in BANDS}
     for v, b, s, x in m.pairs[["village_id", "band", "site_id", "var"]].itertuples(index=False):
-        m.add("assign_open", (v, b, s), x <= _expr(by_band[b].get(s, [])))
+        e = pulp.LpAffineExpression()  # x - sum(open) <= 0, filled in place: the model's largest family
+        e[x] = 1.0
+        for o in by_band[b].get(s, ()):
+            e[o] = -1.0
+        m.add("assign_open", (v, b, s), pulp.LpConstraint(e, pulp.LpConstraintLE, rhs=0.0))
 
 
 def add_classes(m: Model, problem: Problem) -> None:
@@ -143,7 +187,7 @@ def add_classes(m: Model, problem: Problem) -> None:
         cap = caps.class_size.get(level)
         if cap is None:
             continue
-        pupils = _pupil_expr(m, m.pairs["level"] == level)
+        pupils = level_pupils(m, level)
         opens = _open_by_site(m, LEVEL_TYPES[level])
         for s, e in pupils.items():
             c = m.lp.add_variable(f"classes[{s},{level}]", 0, None, cat="Integer")
@@ -165,7 +209,7 @@ def add_school_cap(m: Model, problem: Problem) -> None:
     if all(caps.get(t) is None for t in TYPES):
         return
     total = float(m.pairs.drop_duplicates(["village_id", "band"])["pupils"].sum())
-    pupils = _pupil_expr(m)
+    pupils = site_pupils(m)
     cap_of = m.open["type"].map(lambda t: float(caps.get(t) if caps.get(t) is not None else total))
     by_site = {s: _expr(m.open["var"].iloc[i], cap_of.iloc[i].to_numpy()) for s, i in m.open.groupby("site_id").indices.items()}
     for s, e in pupils.items():
@@ -190,19 +234,18 @@ def add_areas(m: Model, problem: Problem) -> None:
         return
     sites = problem.sites
     std = {"teaching": st.teaching_area_m2_per_pupil, "sports": st.sports_area_m2_per_pupil}
-    level = m.pairs["level"]
     opens = _open_by_site(m)
     free = _free_site_m2(problem)
     for s in sorted(m.pairs["site_id"].unique()):
         for k in AREA_KINDS:
             m.added[(s, k)] = m.lp.add_variable(f"area_added[{s},{k}]", 0)
     for kind, per in std.items():
-        need = _pupil_expr(m, coef=level.map(per).astype(float))
-        for s, e in need.items():
-            m.add(f"{kind}_area", (s,), float(sites.at[s, f"{kind}_area_m2"]) + m.added[(s, kind)] >= e)
-    boarders = _pupil_expr(m, m.pairs["boards"])
-    for s, e in boarders.items():
-        m.add("living_area", (s,), float(sites.at[s, "living_area_m2"]) + m.added[(s, "living")] >= st.living_area_m2_per_boarder * e)
+        for s in sorted({s for s, _ in m.enrol}):
+            need = _expr([m.enrol[(s, lv)] for lv in LEVELS if (s, lv) in m.enrol],
+                         [per[lv] for lv in LEVELS if (s, lv) in m.enrol])
+            m.add(f"{kind}_area", (s,), float(sites.at[s, f"{kind}_area_m2"]) + m.added[(s, kind)] >= need)
+    for s, b in m.boarders.items():
+        m.add("living_area", (s,), float(sites.at[s, "living_area_m2"]) + m.added[(s, "living")] >= st.living_area_m2_per_boarder * b)
     for s in sorted({s for s, _ in m.added}):
         footprint = (m.added[(s, "teaching")] + m.added[(s, "living")]) * (1.0 / st.building_floors) + m.added[(s, "sports")]
         m.add("site_room", (s,), footprint <= float(free[s]) * _expr(opens.get(s, [])))
@@ -281,20 +324,69 @@ def _moved_pupils(m: Model, problem: Problem) -> pulp.LpAffineExpression:
     return pulp.lpSum(terms)
 
 
+UNCOUPLED_FAMILIES = frozenset({"one_type", "assign_all", "assign_open", "target_count", "target_min", "target_max",
+                                "budget_total", "budget_category", "enrolment", "boarding"})
+"""Families that leave each village-band free to take its cheapest open site
+(``enrolment`` and ``boarding`` only define totals; they bind nothing unless
+a family outside this set uses those totals)."""
+
+
+def relax_uncoupled_assignments(m: Model) -> None:
+    """Mark the whole-catchment ``assign`` variables that may be solved as
+    continuous: when only :data:`UNCOUPLED_FAMILIES` hold rows (the p-median
+    core), the assignment LP is integral for any open sites, so the optimum
+    is unchanged and the solver branches on a few hundred ``open`` binaries
+    instead of every pair. The pairs table's ``relaxed`` column marks them;
+    :func:`apply_relaxation` (called by :mod:`planner.solve`) relaxes them
+    only if the model is still as built, and the solver rounds a tie split
+    back to one whole catchment."""
+    whole = m.pairs["var"].map(lambda v: v.cat == pulp.LpInteger).to_numpy(bool)
+    # Only for the single-type core (the p-median), where it was measured: with several types, free
+    # choices such as an upgrade that the objective does not price would fall to the LP's vertex.
+    ok = bool(whole.any()) and set(m.family_sizes()) <= UNCOUPLED_FAMILIES and m.open["type"].nunique() == 1
+    m.pairs["relaxed"] = whole if ok else False
+    m.pairs.attrs["relax_guard"] = _fingerprint(m) if ok else None
+
+
+def _fingerprint(m: Model) -> tuple[int, int, int]:
+    """Objective identity and row sizes: changes when rows gain terms (e.g.
+    elastic slacks) or the objective is replaced after building."""
+    return id(m.lp.objective), len(m.rows), sum(len(c.expr) for c in m.rows.values())
+
+
+def apply_relaxation(m: Model) -> bool:
+    """Make the marked ``assign`` variables continuous if the model is
+    unchanged since :func:`build_model`; otherwise unmark them."""
+    if "relaxed" not in m.pairs.columns or not m.pairs["relaxed"].any():
+        return False
+    if m.pairs.attrs.get("relax_guard") != _fingerprint(m):
+        m.pairs["relaxed"] = False
+        return False
+    for v in m.pairs["var"][m.pairs["relaxed"].to_numpy(bool)]:
+        v.cat = pulp.LpContinuous
+    return True
+
+
 CONSTRAINT_FAMILIES = (
-    add_one_type, add_assign_all, add_assign_open, add_classes, add_school_cap,
+    add_one_type, add_assign_all, add_assign_open, add_enrolment, add_classes, add_school_cap,
     add_areas, add_targets, add_budget,
 )
 """Every constraint family, in the order :func:`build_model` adds them."""
 
 
-def build_model(problem: Problem) -> Model:
-    """Build the whole MILP for a problem with pairs attached."""
+def build_model(problem: Problem, floors: dict | None = None) -> Model:
+    """Build the whole MILP for a problem with pairs attached (``floors``: raised
+    indicator floors for balance, see :func:`planner.model_standards.balance_floors`)."""
+    from planner.model_standards import add_shortfall_penalty, add_standard_investments
+
     lp = pulp.LpProblem(problem.scenario.name.replace(" ", "_"), pulp.LpMinimize)
     m = Model(lp=lp, open=open_table(lp, problem), pairs=pair_table(lp, problem))
     for add in CONSTRAINT_FAMILIES[:-1]:
         add(m, problem)
     m.cost = cost_expressions(m, problem)
+    add_standard_investments(m, problem, floors)  # issue 6: staff, equipment, rooms (adds to m.cost)
     add_budget(m, problem)
     set_objective(m, problem)
+    add_shortfall_penalty(m, problem)
+    relax_uncoupled_assignments(m)
     return m

@@ -14,12 +14,14 @@ from typing import Callable
 from planner.assess import summarise
 from planner.checks import presolve_checks
 from planner.decode import Plan, decode
-from planner.errors import InfeasibleError
+from planner.diagnose import diagnose
+from planner.errors import InfeasibleError, Interrupted, ScenarioConflict
 from planner.load import load_problem
 from planner.model import build_model
+from planner.model_standards import balance_floors
 from planner.problem import Problem
 from planner.scenario import Scenario, load_scenario
-from planner.solve import solve
+from planner.staged import solve_staged
 from planner.travel import attach_distances
 
 Progress = Callable[[str], None]
@@ -43,33 +45,56 @@ def with_solver(scenario: Scenario, *, time_limit: float | None = None, solver: 
     return scenario.model_copy(update={"solver": scenario.solver.model_copy(update=upd)})
 
 
-def prepare(scenario: Scenario | str | Path, progress: Progress = lambda s: None) -> Problem:
-    """Load and validate the inputs and attach pruned distances."""
+def prepare(scenario: Scenario | str | Path, progress: Progress = lambda s: None, *, explain: bool = False) -> Problem:
+    """Load and validate the inputs and attach pruned distances. With
+    ``explain``, a conflict found by the checks carries an elastic diagnosis."""
     scen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     progress("load")
     problem = load_problem(scen)
     progress("travel")
     problem = attach_distances(problem)
     progress("checks")
-    presolve_checks(problem)
+    try:
+        presolve_checks(problem)
+    except ScenarioConflict as e:
+        if explain:
+            progress("diagnose")
+            e.diagnosis = diagnose(problem, reasons=e.reasons, stage="checks")
+        raise
     return problem
 
 
-def solve_problem(problem: Problem, progress: Progress = lambda s: None) -> Run:
-    """Build, solve, decode and summarise; raise if no plan was found."""
+def solve_problem(problem: Problem, progress: Progress = lambda s: None, *, floors: dict | None = None,
+                  round_: int = 1) -> Run:
+    """Build, solve, decode and summarise; raise if no plan was found. While
+    an indicator's assessed CV exceeds its limit, re-solve with its floor
+    raised (``floors``; at most ``indicators.balance_rounds`` solves)."""
     progress("model")
     t0 = time.perf_counter()
-    model = build_model(problem)
+    model = build_model(problem, floors)
     build_s = time.perf_counter() - t0
     progress("solve")
-    result = solve(model, problem.scenario.solver)
+    result = solve_staged(model, problem.scenario.solver)
     if not result.has_plan:
-        what = "proved infeasible" if result.status == "infeasible" else f"found no plan ({result.message})"
-        raise InfeasibleError(f"The solver {what} for scenario '{problem.scenario.name}' "
-                              f"after {result.seconds:.1f} s.")
+        name = problem.scenario.name
+        if "nterrupt" in result.message:
+            raise Interrupted(f"Interrupted after {result.seconds:.1f} s, before any plan was found for '{name}'.")
+        if result.status != "infeasible":
+            raise InfeasibleError(f"No plan found for '{name}' within the time limit of "
+                                  f"{problem.scenario.solver.time_limit_s:g} s ({result.message}); "
+                                  "allow more time with --time-limit or solver.time_limit_s.")
+        progress("diagnose")
+        raise InfeasibleError(f"The solver proved scenario '{name}' infeasible after {result.seconds:.1f} s.",
+                              diagnose(problem))
     progress("decode")
     plan = decode(model, problem, result, build_seconds=build_s)
-    return Run(problem, plan, summarise(problem, plan))
+    run = Run(problem, plan, summarise(problem, plan))
+    raised = balance_floors(problem.sites, plan.schools, problem.scenario)  # issue 6: balance rounds
+    if raised and round_ < problem.scenario.indicators.balance_rounds:
+        merged = {k: {lv: max(f, (floors or {}).get(k, {}).get(lv, 1.0)) for lv, f in v.items()} for k, v in raised.items()}
+        return solve_problem(problem, progress, floors={**(floors or {}), **merged}, round_=round_ + 1)
+    run.summary["indicators"].update(solves=round_, balance_floors=floors or {})
+    return run
 
 
 def run_scenario(scenario: Scenario | str | Path, progress: Progress = lambda s: None, **overrides) -> Run:

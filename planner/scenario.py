@@ -10,6 +10,8 @@ cap silently ignored would produce a wrong plan.
 from __future__ import annotations
 
 import difflib
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Optional
 
@@ -128,6 +130,61 @@ class ObjectiveConfig(_Frozen):
     per_pupil_moved: float = Field(0.0, ge=0)
 
 
+_Level = Literal["primary", "junior"]
+
+
+class InvestmentCosts(_Frozen):
+    """Unit costs of the investments for the non-area indicators (10k yuan).
+
+    Equipment is bought at its value (1 yuan of value costs 1 yuan). A music or
+    art room is made within the teaching floor area (its m² count into the
+    teaching area, whose per-pupil standard includes the special rooms), so it
+    costs a conversion and fit-out (acoustics, piano, easels), not new floor. Teacher
+    salaries are recurrent and covered by the staff quota (``staff_total``), so a
+    hire costs a one-off sum (recruitment, induction); set it to salary x years to
+    count salaries in the budget instead."""
+
+    multimedia_room_10k_yuan: float = Field(5.0, ge=0)
+    music_room_10k_yuan: float = Field(15.0, ge=0)
+    art_room_10k_yuan: float = Field(8.0, ge=0)
+    hire_10k_yuan: dict[Literal["qualified", "pe_art"], float] = {"qualified": 1.0, "pe_art": 1.0}
+    backbone_training_10k_yuan: float = Field(2.0, ge=0)
+    transfer_10k_yuan: float = Field(0.3, ge=0, description="rotation allowance per teacher moved (交流轮岗)")
+
+
+class IndicatorConfig(_Frozen):
+    """The seven resource indicators, the pass rule, the balance limits and the
+    staffing norms of STANDARDS.md, and how the plan invests to meet them.
+
+    Floor and ground areas per pupil (indicators 4 and 5) are
+    ``standards.teaching_area_m2_per_pupil`` and ``standards.sports_area_m2_per_pupil``.
+    ``nine_year_split`` says how a nine-year school's resources are shared by
+    its two levels: ``pupils`` (in proportion to pupils: both levels see the
+    same per-pupil value) or ``standard`` (in proportion to what each level's
+    standard requires). ``enabled: false`` keeps the assessment but drops the
+    investments from the model."""
+
+    enabled: bool = True
+    qualified_teachers_per_100: dict[_Level, float] = {"primary": 4.2, "junior": 5.3}
+    backbone_teachers_per_100: dict[_Level, float] = {"primary": 1.0, "junior": 1.0}
+    pe_art_teachers_per_100: dict[_Level, float] = {"primary": 0.9, "junior": 0.9}
+    equipment_yuan_per_pupil: dict[_Level, float] = {"primary": 2000.0, "junior": 2500.0}
+    multimedia_rooms_per_100: dict[_Level, float] = {"primary": 2.3, "junior": 2.4}
+    pass_min_reached: int = Field(6, ge=0, le=7)
+    pass_floor_share: float = Field(0.85, ge=0, le=1)
+    cv_limit: dict[_Level, float] = {"primary": 0.50, "junior": 0.45}
+    pupils_per_teacher: dict[_Level, float] = {"primary": 19.0, "junior": 13.5}
+    classes_per_room: int = Field(12, ge=1, description="one music and one art room per this many classes")
+    music_room_m2: float = Field(96.0, ge=0)
+    art_room_m2: float = Field(90.0, ge=0)
+    nine_year_split: Literal["pupils", "standard"] = "pupils"
+    staff_total: Optional[int] = Field(None, ge=0, description="county teacher quota (编制) after the plan")
+    max_hires: Optional[int] = Field(None, ge=0)
+    shortfall_penalty_per_10k_yuan: float = Field(1000.0, ge=0, description="objective weight of each 10k yuan it would cost to close a shortfall")
+    balance_rounds: int = Field(3, ge=1, description="solves at most, tightening the balance bands after each")
+    costs: InvestmentCosts = InvestmentCosts()
+
+
 class SolverConfig(_Frozen):
     name: Literal["highs", "cbc"] = "highs"
     time_limit_s: float = Field(300.0, gt=0)
@@ -154,6 +211,7 @@ class Scenario(_Frozen):
     costs: CostConfig = CostConfig()
     objective: ObjectiveConfig = ObjectiveConfig()
     solver: SolverConfig = SolverConfig()
+    indicators: IndicatorConfig = IndicatorConfig()
     fixed: dict[str, TypeOrClosed] = {}
     base_dir: str = Field("", description="folder data paths are relative to (set by the loader)")
     source_files: tuple[str, ...] = ()
@@ -189,21 +247,72 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
-def _read_yaml(path: Path, errors: Collector) -> dict | None:
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that rejects a key given twice in one mapping (PyYAML
+    silently keeps the last one, which hides a hand-editing mistake)."""
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                dup = key in seen
+            except TypeError:  # an unhashable key: let PyYAML report it
+                continue
+            if dup:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key '{key}' is given twice (first at line {seen[key] + 1})", key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def key_lines(text: str) -> dict[tuple, int]:
+    """1-based line of every mapping key, by its path of keys, e.g.
+    ``("caps", "class_size") -> 12``; empty if the text does not compose."""
+    out: dict[tuple, int] = {}
+
+    def walk(node, path: tuple) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                key = k.value if isinstance(k, yaml.ScalarNode) else None
+                out.setdefault((*path, key), k.start_mark.line + 1)
+                walk(v, (*path, key))
+
+    try:
+        walk(yaml.compose(text, Loader=yaml.SafeLoader), ())
+    except yaml.YAMLError:
+        pass
+    return out
+
+
+def _read_yaml(path: Path, errors: Collector) -> tuple[dict | None, dict[tuple, int]]:
+    """The mapping in ``path`` and the line of each key; ``None`` (with an issue) if unreadable."""
     if not path.exists():
         errors.add(str(path), "scenario file not found")
-        return None
+        return None, {}
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        errors.add(str(path), f"is not UTF-8 text (byte {e.start}); save the scenario as UTF-8")
+        return None, {}
+    except OSError as e:
+        errors.add(str(path), f"cannot read the scenario: {e.strerror or e}")
+        return None, {}
+    try:
+        doc = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        errors.add(str(path), f"YAML syntax error{line}: {getattr(e, 'problem', e)}")
-        return None
+        problem = getattr(e, "problem", None) or str(e)
+        context = getattr(e, "context", None)
+        hint = f" ({context})" if context and "twice" not in problem else ""
+        errors.add(str(path), f"YAML syntax error: {problem}{hint}" + (f", column {mark.column + 1}" if mark else ""),
+                   line=mark.line + 1 if mark else None)
+        return None, {}
     if not isinstance(doc, dict):
-        errors.add(str(path), "a scenario must be a YAML mapping of keys to values")
-        return None
-    return doc
+        what = "empty" if doc is None else f"a {type(doc).__name__}"
+        errors.add(str(path), f"a scenario must be a YAML mapping of keys to values (this file is {what})")
+        return None, {}
+    return doc, key_lines(text)
 
 
 def _rebase_data(doc: dict, from_dir: Path, to_dir: Path) -> dict:
@@ -234,26 +343,41 @@ def _relpath(target: Path, start: Path) -> str:
     return os.path.relpath(target.resolve(), start.resolve())
 
 
-def _resolve_chain(path: Path, errors: Collector, seen: tuple[Path, ...] = ()) -> tuple[dict, list[Path]]:
+@dataclass(frozen=True)
+class _Source:
+    """One file of an ``extends`` chain: its keys (as read) and their lines."""
+
+    path: Path
+    doc: dict
+    lines: dict[tuple, int]
+
+
+def _resolve_chain(path: Path, errors: Collector, seen: tuple[Path, ...] = ()) -> tuple[dict, list[_Source]]:
     """Read ``path`` and its ``extends`` ancestors into one merged mapping."""
     path = path.resolve()
     if path in seen:
         chain = " -> ".join(p.name for p in (*seen, path))
-        errors.add(str(path), f"'extends' cycle: {chain}", column="extends")
+        errors.add(str(seen[-1]), f"'extends' cycle: {chain}", key="extends")
         return {}, []
-    doc = _read_yaml(path, errors)
+    doc, lines = _read_yaml(path, errors)
     if doc is None:
         return {}, []
+    src = _Source(path, dict(doc), lines)
     parent = doc.pop("extends", None)
     if parent is None:
-        return doc, [path]
-    parent_path = (path.parent / str(parent))
-    if not parent_path.exists():
-        errors.add(str(path), f"'extends' names {parent}, which does not exist", column="extends")
-        return doc, [path]
+        return doc, [src]
+    if not isinstance(parent, str) or not parent.strip():
+        errors.add(str(path), f"'extends' must name one scenario file (got {parent!r})", key="extends",
+                   line=lines.get(("extends",)))
+        return doc, [src]
+    parent_path = path.parent / parent
+    if not parent_path.is_file():
+        errors.add(str(path), f"'extends' names {parent}, which does not exist (looked for {parent_path})",
+                   key="extends", line=lines.get(("extends",)))
+        return doc, [src]
     base, files = _resolve_chain(parent_path, errors, (*seen, path))
     base = _rebase_data(base, parent_path.resolve().parent, path.parent)
-    return _merge(base, doc), [*files, path]
+    return _merge(base, doc), [*files, src]
 
 
 def _did_you_mean(loc: tuple, model: type[BaseModel]) -> str:
@@ -265,30 +389,101 @@ def _did_you_mean(loc: tuple, model: type[BaseModel]) -> str:
             return ""
         fields = f.annotation
         fields = getattr(fields, "__args__", (fields,))[0] if not hasattr(fields, "model_fields") else fields
-    names = list(getattr(fields, "model_fields", {}))
-    hit = difflib.get_close_matches(str(loc[-1]), names, n=1)
+    return _suggest(str(loc[-1]), list(getattr(fields, "model_fields", {})))
+
+
+def _suggest(word: str, names: list[str]) -> str:
+    hit = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
     return f" (did you mean '{hit[0]}'?)" if hit else ""
 
 
+def _in_doc(doc: Any, loc: tuple) -> tuple:
+    """The parts of ``loc`` that name keys present in ``doc``, skipping the
+    union branch names and ``[key]`` markers pydantic inserts."""
+    out: list = []
+    for part in loc:
+        if isinstance(doc, dict) and part in doc:
+            out.append(part)
+            doc = doc[part]
+        elif isinstance(doc, list) and isinstance(part, int) and 0 <= part < len(doc):
+            out.append(part)
+            doc = doc[part]
+    return tuple(out)
+
+
+def _where(loc: tuple, sources: list[_Source]) -> tuple[str, int | None]:
+    """The file of the chain that sets ``loc`` last (the child wins), and its line."""
+    for src in reversed(sources):
+        if _in_doc(src.doc, loc) == loc:
+            keyed = tuple(str(p) if not isinstance(p, str) else p for p in loc)
+            return str(src.path), src.lines.get(keyed) or src.lines.get(loc)
+    return str(sources[-1].path), None
+
+
+def _message(err: dict, loc: tuple) -> str:
+    t, got = err["type"], err.get("input")
+    if t == "extra_forbidden":
+        return f"unknown key '{loc[-1]}'{_did_you_mean(loc, Scenario)}"
+    if t == "missing":
+        return "required key is missing"
+    if t == "literal_error":
+        expected = re.findall(r"'([^']+)'", (err.get("ctx") or {}).get("expected", ""))
+        hint = _suggest(str(got), expected) if isinstance(got, str) else ""
+        role = "key" if err["loc"][-1] == "[key]" else "value"
+        return f"unknown {role} {got!r}; expected one of {', '.join(expected)}{hint}"
+    if err["loc"][:1] == ("targets",) and len(err["loc"]) == 3 and err["loc"][-1] in ("int", "Range"):
+        return f"expected a count (e.g. 22) or a range (e.g. {{min: 17, max: 22}}) (got {got!r})"
+    return f"{err['msg']} (got {got!r})"
+
+
+def _report(e: ValidationError, doc: dict, sources: list[_Source], errors: Collector) -> None:
+    """One issue per offending key, in the file and at the line that set it."""
+    found: dict[tuple, list[str]] = {}
+    for err in e.errors():
+        loc = tuple(err["loc"])
+        where = loc if err["type"] == "missing" else _in_doc(doc, loc)
+        if err["type"] == "literal_error" and loc[-1] == "[key]":
+            where = _in_doc(doc, loc[:-1])
+        msg = _message(err, loc if err["type"] != "extra_forbidden" else where)
+        found.setdefault(where or loc, [])
+        if msg not in found[where or loc]:
+            found[where or loc].append(msg)
+    issues = []
+    for loc, msgs in found.items():
+        if any(other != loc and other[:len(loc)] == loc for other in found):
+            continue  # a deeper key explains it (a union's other branch)
+        file, line = _where(loc, sources) if loc else (str(sources[-1].path), None)
+        issues.append((file, line or 0, " or ".join(msgs), ".".join(map(str, loc)) or None, line))
+    for file, _, msg, key, line in sorted(issues, key=lambda i: (i[0], i[1])):
+        errors.add(file, msg, key=key, line=line)
+
+
+def locate_key(scenario: Scenario, *path: str) -> tuple[str, int | None]:
+    """The scenario file (child first) that sets the key ``path``, and its
+    line, for issues the loader finds in scenario values."""
+    for f in reversed(scenario.source_files):
+        try:
+            lines = key_lines(Path(f).read_text(encoding="utf-8-sig"))
+        except (OSError, UnicodeDecodeError):
+            continue
+        if tuple(path) in lines:
+            return f, lines[tuple(path)]
+    return (scenario.source_files[-1] if scenario.source_files else "scenario"), None
+
+
 def load_scenario(path: str | Path) -> Scenario:
-    """Read, merge and validate a scenario file; raise :class:`InputError`."""
+    """Read, merge and validate a scenario file; raise :class:`InputError`
+    naming the file, line and key of every mistake."""
     path = Path(path)
     errors = Collector()
-    doc, files = _resolve_chain(path, errors)
+    doc, sources = _resolve_chain(path, errors)
     errors.raise_if_any()
-    doc = {**doc, "base_dir": str(path.resolve().parent), "source_files": tuple(str(f) for f in files)}
+    if isinstance(doc.get("fixed"), dict):  # ids like 101 read as numbers
+        doc["fixed"] = {str(k): v for k, v in doc["fixed"].items()}
+    doc = {**doc, "base_dir": str(path.resolve().parent), "source_files": tuple(str(s.path) for s in sources)}
     try:
         return Scenario.model_validate(doc)
     except ValidationError as e:
-        for err in e.errors():
-            loc = tuple(err["loc"])
-            key = ".".join(str(p) for p in loc)
-            if err["type"] == "extra_forbidden":
-                msg = f"unknown key '{loc[-1]}'{_did_you_mean(loc, Scenario)}"
-            elif err["type"] == "missing":
-                msg = "required key is missing"
-            else:
-                msg = f"{err['msg']} (got {err.get('input')!r})"
-            errors.add(str(path), msg, column=key)
+        _report(e, doc, sources, errors)
         errors.raise_if_any()
         raise

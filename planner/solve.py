@@ -12,10 +12,14 @@ import time
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
 import pulp
 
-from planner.model import Model
+from planner.highs_bulk import BulkHiGHS
+from planner.model import Model, apply_relaxation
 from planner.scenario import SolverConfig
+from planner.warmstart import HEURISTICS_OFF, initial_solution, is_complete
 
 
 @dataclass(frozen=True)
@@ -43,17 +47,64 @@ def highs_available() -> bool:
         return False
 
 
+class InterruptibleHiGHS(BulkHiGHS):
+    """PuLP's HiGHS with the solve in a worker thread, so that Ctrl-C (or a
+    SIGTERM the CLI turns into ``KeyboardInterrupt``) reaches the main thread
+    at once and cancels the solve: HiGHS stops at its next callback, keeps
+    the best plan found, and reports ``kInterrupt`` (status ``interrupted``)."""
+
+    def callSolver(self, lp):
+        h = lp.solverModel
+        h.HandleUserInterrupt = True
+        worker = h.startSolve()
+        stopped = False
+        while True:
+            try:
+                if h.wait(0.1)[0]:
+                    break
+            except KeyboardInterrupt:
+                h.cancelSolve()  # keep waiting: HiGHS stops within a callback
+                stopped = True
+        worker.join()
+        if stopped and h.getInfo().primal_solution_status != 2:
+            raise KeyboardInterrupt  # no plan to keep: stop every later stage too
+
+
+def whole_catchments(m: Model) -> None:
+    """Give every relaxed whole catchment (see
+    :func:`planner.model.relax_uncoupled_assignments`) to one site: the
+    cheapest in the objective among those the solver gave a share, so a tie
+    split never costs more than the solver's value."""
+    p = m.pairs
+    if "relaxed" not in p.columns or not p["relaxed"].any():
+        return
+    q = p[p["relaxed"].to_numpy(bool)]
+    share = np.array([v.varValue or 0.0 for v in q["var"]])
+    if not len(share):
+        return
+    coef = np.array([m.lp.objective.get(v, 0.0) for v in q["var"]])
+    t = pd.DataFrame({"g": q.groupby(["village_id", "band"], sort=False).ngroup().to_numpy(), "coef": coef,
+                      "pos": np.arange(len(q))})[share > 1e-6]
+    pick = t.sort_values(["g", "coef", "pos"], kind="stable").drop_duplicates("g")["pos"].to_numpy()
+    whole = np.zeros(len(q))
+    whole[pick] = 1.0
+    for v, x in zip(q["var"], whole):
+        v.varValue = x
+
+
 def _highs_version(h) -> str:
     return f"highs {h.version()}" if hasattr(h, "version") else "highs"
 
 
-def _solve_highs(m: Model, cfg: SolverConfig) -> SolveResult:
+def _solve_highs(m: Model, cfg: SolverConfig, warm_start: dict | None = None) -> SolveResult:
     import highspy
 
-    solver = pulp.HiGHS(msg=cfg.msg, gapRel=cfg.mip_gap, threads=cfg.threads, timeLimit=cfg.time_limit_s,
-                        random_seed=cfg.seed, mip_abs_gap=1e-6)
     t0 = time.perf_counter()
+    solver = InterruptibleHiGHS(msg=cfg.msg, gapRel=cfg.mip_gap, threads=cfg.threads, timeLimit=cfg.time_limit_s,
+                        random_seed=cfg.seed, mip_abs_gap=1e-6, warm_start=(start := warm_start or initial_solution(m)),
+                        **(HEURISTICS_OFF if is_complete(m, start) else {}))
     m.lp.solve(solver)
+    whole_catchments(m)
     secs = time.perf_counter() - t0
     h = m.lp.solverModel
     st = h.getModelStatus()
@@ -81,10 +132,16 @@ def _gap(obj: float | None, bound: float | None) -> float | None:
 
 
 def _solve_cbc(m: Model, cfg: SolverConfig) -> SolveResult:
-    solver = pulp.PULP_CBC_CMD(msg=cfg.msg, gapRel=cfg.mip_gap, timeLimit=cfg.time_limit_s, threads=cfg.threads,
-                               options=[f"randomCbcSeed {cfg.seed + 1}"])
+    opts = dict(msg=cfg.msg, gapRel=cfg.mip_gap, timeLimit=cfg.time_limit_s, threads=cfg.threads,
+                options=[f"randomCbcSeed {cfg.seed + 1}"])
+    solver = pulp.COIN_CMD(**opts)  # a CBC on the PATH, else the one bundled with PuLP
+    if not solver.available():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # PuLP 3.x deprecates the bundled CBC
+            solver = pulp.PULP_CBC_CMD(**opts)
     t0 = time.perf_counter()
     code = m.lp.solve(solver)
+    whole_catchments(m)
     secs = time.perf_counter() - t0
     sol = m.lp.sol_status
     if code == pulp.LpStatusInfeasible:
@@ -100,13 +157,15 @@ def _solve_cbc(m: Model, cfg: SolverConfig) -> SolveResult:
     return SolveResult(status, obj, bound, 0.0 if status == "optimal" else None, "cbc", secs, pulp.LpStatus[code])
 
 
-def solve(m: Model, cfg: SolverConfig) -> SolveResult:
+def solve(m: Model, cfg: SolverConfig, warm_start: dict | None = None) -> SolveResult:
     """Solve with the configured solver; fall back to CBC (with a warning)
-    when HiGHS is unavailable or fails."""
+    when HiGHS is unavailable or fails. ``warm_start`` maps variables to a
+    known plan's values (default: the heuristic of :mod:`planner.warmstart`)."""
+    apply_relaxation(m)
     if cfg.name == "highs":
         if highs_available():
             try:
-                return _solve_highs(m, cfg)
+                return _solve_highs(m, cfg, warm_start)
             except (pulp.PulpSolverError, RuntimeError) as e:
                 warnings.warn(f"HiGHS failed ({e}); falling back to CBC", RuntimeWarning, stacklevel=2)
         else:

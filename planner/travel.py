@@ -15,6 +15,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from planner import BANDS
@@ -79,73 +81,122 @@ def _straight_pairs(problem: Problem, band: str, villages: pd.DataFrame, sites: 
     return pd.DataFrame({"vi": vi, "si": si, "distance_km": d})
 
 
-def road_graph(roads) -> nx.Graph:
-    """An undirected graph of every road vertex; edge ``length_km`` and
-    ``minutes``. ``length_m`` (if present) overrides the geometry length and
-    is spread over a line's segments in proportion to their lengths."""
+def road_edges(roads, *, default_speed_kmh: float = 30.0) -> tuple[np.ndarray, pd.DataFrame]:
+    """Every road vertex (rounded to the millimetre, so lines meeting at a
+    vertex join) and every segment between consecutive vertices, vectorised.
+
+    Returns the node coordinates (N x 2, metres) and a frame of edges ``u``,
+    ``v`` (node rows, ``u < v``), ``length_km`` and ``minutes``. A road's
+    ``length_m``, when given, overrides its geometry length and is spread over
+    its segments in proportion to their lengths; ``speed_kmh`` (else the
+    scenario's default speed) gives the minutes. Parallel segments keep the
+    shortest length and, separately, the fewest minutes."""
+    geoms = np.asarray(roads.geometry.to_numpy(), dtype=object)
+    ok = np.array([g is not None and not g.is_empty for g in geoms], dtype=bool)
+    parts, part_road = shapely.get_parts(geoms[ok], return_index=True)
+    part_road = np.flatnonzero(ok)[part_road]
+    xy, part_of = shapely.get_coordinates(parts, return_index=True)
+    xy = np.round(xy, 3)
+    seg = np.flatnonzero(part_of[1:] == part_of[:-1])
+    a, b = xy[seg], xy[seg + 1]
+    road = part_road[part_of[seg]]
+    seg_m = np.hypot(*(b - a).T)
+    road_m = np.bincount(road, seg_m, minlength=len(roads))
+    length_m = roads["length_m"].to_numpy(float) if "length_m" in roads else np.full(len(roads), np.nan)
+    speed = roads["speed_kmh"].to_numpy(float) if "speed_kmh" in roads else np.full(len(roads), np.nan)
+    speed = np.where(np.isfinite(speed) & (speed > 0), speed, default_speed_kmh)
+    scale = np.where(np.isfinite(length_m) & (road_m > 0), length_m / np.where(road_m > 0, road_m, 1.0), 1.0)
+    km = seg_m * scale[road] / 1000.0
+    nodes, inv = np.unique(np.vstack([a, b]), axis=0, return_inverse=True)
+    inv = inv.ravel()
+    u, v = inv[: len(seg)], inv[len(seg):]
+    e = pd.DataFrame({"u": np.minimum(u, v), "v": np.maximum(u, v), "length_km": km, "minutes": km / speed[road] * 60.0})
+    e = e[e["u"] != e["v"]]
+    e = e.groupby(["u", "v"], sort=True, as_index=False).agg(length_km=("length_km", "min"), minutes=("minutes", "min"))
+    return nodes, e
+
+
+def road_graph(roads, *, default_speed_kmh: float = 30.0) -> nx.Graph:
+    """The road network as a networkx graph on coordinate-tuple nodes, edge
+    attributes ``length_km`` and ``minutes`` (for inspection and plotting;
+    the distances themselves use :class:`RoadNet`)."""
+    nodes, e = road_edges(roads, default_speed_kmh=default_speed_kmh)
     g = nx.Graph()
-    speeds = roads["speed_kmh"].to_numpy(float) if "speed_kmh" in roads else np.full(len(roads), 30.0)
-    lengths = roads["length_m"].to_numpy(float) if "length_m" in roads else np.full(len(roads), np.nan)
-    for geom, speed, length_m in zip(roads.geometry.to_numpy(), speeds, lengths):
-        parts = shapely.get_parts(geom) if geom is not None else []
-        for part in parts:
-            xy = np.round(shapely.get_coordinates(part), 3)
-            seg = np.hypot(*np.diff(xy, axis=0).T)
-            if not len(seg):
-                continue
-            scale = (length_m / seg.sum()) if np.isfinite(length_m) and seg.sum() > 0 else 1.0
-            sp = speed if np.isfinite(speed) and speed > 0 else 30.0
-            for (a, b), s in zip(zip(map(tuple, xy[:-1]), map(tuple, xy[1:])), seg * scale):
-                km = s / 1000.0
-                if not g.has_edge(a, b) or g[a][b]["length_km"] > km:
-                    g.add_edge(a, b, length_km=km, minutes=km / sp * 60.0)
+    g.add_nodes_from(map(tuple, nodes))
+    keys = [tuple(n) for n in nodes]
+    g.add_edges_from((keys[u], keys[v], {"length_km": k, "minutes": m})
+                     for u, v, k, m in e[["u", "v", "length_km", "minutes"]].itertuples(index=False))
     return g
 
 
 @dataclass(frozen=True)
 class RoadNet:
-    """A road graph with its node coordinates, a KD-tree over them for
-    snapping, and each node's row."""
+    """A road network ready for many-source shortest paths: node coordinates,
+    a KD-tree over them for snapping, and sparse (CSR, upper-triangular,
+    undirected) matrices of edge km and edge minutes."""
 
-    graph: nx.Graph
     nodes: np.ndarray
     tree: cKDTree
-    row: dict
+    km: csr_matrix
+    minutes: csr_matrix
+    default_speed_kmh: float = 30.0
 
     @classmethod
-    def from_roads(cls, roads) -> "RoadNet":
-        graph = road_graph(roads)
-        nodes = np.array(list(graph.nodes), dtype=float)
-        return cls(graph, nodes, cKDTree(nodes), {n: i for i, n in enumerate(graph.nodes)})
+    def from_roads(cls, roads, *, default_speed_kmh: float = 30.0) -> "RoadNet":
+        nodes, e = road_edges(roads, default_speed_kmh=default_speed_kmh)
+        shape = (len(nodes), len(nodes))
+        uv = (e["u"].to_numpy(), e["v"].to_numpy())
+        km = csr_matrix((e["length_km"].to_numpy(float), uv), shape=shape)
+        minutes = csr_matrix((e["minutes"].to_numpy(float), uv), shape=shape)
+        return cls(nodes, cKDTree(nodes), km, minutes, default_speed_kmh)
+
+    def snap(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest node row and the straight hop to it (km) for each point."""
+        hop_m, node = self.tree.query(np.asarray(xy, float).reshape(-1, 2))
+        return np.asarray(node, int), np.asarray(hop_m, float) / 1000.0
+
+    def paths_from(self, sources: np.ndarray, *, limit_km: float, limit_minutes: float) -> tuple[np.ndarray, np.ndarray]:
+        """Shortest km (and minutes) from each source node to every node,
+        ``inf`` beyond the limits (multi-source Dijkstra, scipy)."""
+        km = dijkstra(self.km, directed=False, indices=sources, limit=limit_km)
+        if np.isfinite(limit_minutes):
+            mins = dijkstra(self.minutes, directed=False, indices=sources, limit=limit_minutes)
+        else:
+            mins = np.zeros_like(km)
+        return km, mins
+
+
+SOURCE_CHUNK_CELLS = 4_000_000
+"""Sources x nodes per Dijkstra call: bounds the dense distance block (~32 MB)."""
 
 
 def _road_pairs(problem: Problem, band: str, villages: pd.DataFrame, sites: pd.DataFrame, net: RoadNet) -> pd.DataFrame:
-    """Shortest road paths from every site, cut off at the band's limit; the
-    straight hop from a point to its snapped node is added at both ends."""
+    """Shortest road paths from every site to every village, within the
+    band's km and minutes limits. A point joins the network at its nearest
+    node by a straight hop, counted at both ends (minutes at the default speed)."""
     lim = band_limit_km(problem, band)
     minutes_lim = _band_minutes_limit(problem, band)
-    v_hop, v_node = net.tree.query(villages[["x", "y"]].to_numpy())
-    s_hop, s_node = net.tree.query(sites[["x", "y"]].to_numpy())
-    by_node: dict[int, list[int]] = {}
-    for i, n in enumerate(v_node):
-        by_node.setdefault(int(n), []).append(i)
-    rows_v, rows_s, rows_d = [], [], []
-    for si, (n, hop) in enumerate(zip(s_node, s_hop)):
-        cut = lim - hop / 1000.0 if np.isfinite(lim) else None
-        if cut is not None and cut < 0:
-            continue
-        src = tuple(net.nodes[n])
-        km = nx.single_source_dijkstra_path_length(net.graph, src, cutoff=cut, weight="length_km")
+    v_node, v_hop = net.snap(villages[["x", "y"]].to_numpy())
+    s_node, s_hop = net.snap(sites[["x", "y"]].to_numpy())
+    hop_min = 60.0 / net.default_speed_kmh
+    sources = np.unique(s_node)
+    chunk = max(1, SOURCE_CHUNK_CELLS // max(1, len(net.nodes)))
+    out = []
+    for k in range(0, len(sources), chunk):
+        src = sources[k:k + chunk]
+        km, mins = net.paths_from(src, limit_km=lim, limit_minutes=minutes_lim)
+        row = np.searchsorted(src, s_node)
+        si = np.flatnonzero(np.isin(s_node, src))
+        d = km[row[si]][:, v_node] + s_hop[si, None] + v_hop[None, :]
+        ok = d <= lim + 1e-9
         if np.isfinite(minutes_lim):
-            mins = nx.single_source_dijkstra_path_length(net.graph, src, cutoff=minutes_lim, weight="minutes")
-            km = {k: v for k, v in km.items() if k in mins}
-        for node, d in km.items():
-            for vi in by_node.get(net.row[node], ()):
-                rows_v.append(vi)
-                rows_s.append(si)
-                rows_d.append(d + (hop + v_hop[vi]) / 1000.0)
-    out = pd.DataFrame({"vi": np.asarray(rows_v, int), "si": np.asarray(rows_s, int), "distance_km": np.asarray(rows_d, float)})
-    return out[out["distance_km"] <= lim + 1e-9]
+            t = mins[row[si]][:, v_node] + (s_hop[si, None] + v_hop[None, :]) * hop_min
+            ok &= t <= minutes_lim + 1e-9
+        a, b = np.nonzero(ok)
+        out.append(pd.DataFrame({"vi": b, "si": si[a], "distance_km": d[a, b]}))
+    if not out:
+        return pd.DataFrame({"vi": np.zeros(0, int), "si": np.zeros(0, int), "distance_km": np.zeros(0)})
+    return pd.concat(out, ignore_index=True)
 
 
 def _od_pairs(problem: Problem, band: str, villages: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
@@ -171,7 +222,7 @@ def attach_distances(problem: Problem) -> Problem:
     scen = problem.scenario
     use_od = problem.od is not None
     use_roads = not use_od and problem.roads is not None and scen.travel.use_roads and len(problem.roads) > 0
-    net = RoadNet.from_roads(problem.roads) if use_roads else None
+    net = RoadNet.from_roads(problem.roads, default_speed_kmh=scen.travel.default_speed_kmh) if use_roads else None
     frames, warnings = [], []
     for band in BANDS:
         villages = problem.villages[problem.villages[f"pupils_{band}"] > 0]

@@ -92,23 +92,48 @@ def write_run_folder(out: Path, problem: Problem, plan: Plan, summary: dict, *, 
                      writers: tuple[Writer, ...] = (write_core,), extra: dict[str, object] | None = None) -> Path:
     """Write every file into a temporary folder, then rename it to ``out``."""
     out = Path(out)
-    check_target(out, force=force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+
+    def fill(tmp: Path) -> None:
         for w in writers:
             w(problem, plan, summary, tmp)
         for name, obj in (extra or {}).items():
             write_json(tmp / name, obj)
+
+    return atomic_folder(out, fill, force=force)
+
+
+def atomic_folder(out: Path, fill: Callable[[Path], None], *, force: bool = False) -> Path:
+    """Let ``fill`` write into a hidden temporary folder beside ``out``, then
+    rename it to ``out``. On any failure or interrupt the temporary folder is
+    removed and a replaced ``out`` is put back, so ``out`` is either complete,
+    or untouched."""
+    out = Path(out)
+    check_target(out, force=force)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    try:
+        fill(tmp)
         os.chmod(tmp, 0o755)
         if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
             os.replace(out, old)
             os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
+            if old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                old.unlink(missing_ok=True)
         else:
             os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not out.exists():
+            os.replace(old, out)  # put the replaced folder back
         raise
     return out
+
+
+def write_diagnosis(out: Path, diagnosis: dict, *, force: bool = False) -> Path:
+    """An infeasible run's folder: ``diagnosis.json`` only, written atomically
+    like a run folder (so ``planner run`` never leaves half a folder)."""
+    atomic_folder(out, lambda tmp: write_json(tmp / "diagnosis.json", diagnosis), force=force)
+    return Path(out) / "diagnosis.json"

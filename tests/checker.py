@@ -191,6 +191,15 @@ def _check_budget(scen, sites, schools, summary, out):
     up = ex[(ex["type_after"] != ex["type_before"]) & ex["type_after"].isin(["primary", "junior", "nine_year"])
             & ~((ex["type_before"] == "nine_year") & (ex["type_after"] == "junior"))]
     cost["upgrade"] = len(up) * float(c["upgrade_10k_yuan"])
+    ic = scen.get("indicators", {}).get("costs")
+    if ic and "equipment_bought_yuan" in s.columns:  # issue 6: staff, equipment and rooms, at the unit costs
+        cost["equipment"] = float(s["equipment_bought_yuan"].sum()) / 1e4
+        cost["multimedia"] = ic["multimedia_room_10k_yuan"] * float(s["multimedia_rooms_added"].sum())
+        cost["rooms"] = float(ic["music_room_10k_yuan"] * s["music_rooms_added"].sum() + ic["art_room_10k_yuan"] * s["art_rooms_added"].sum())
+        cost["teachers"] = float(ic["hire_10k_yuan"]["qualified"] * s["hired_qualified"].sum()
+                                 + ic["hire_10k_yuan"]["pe_art"] * s["hired_pe_art"].sum()
+                                 + ic["backbone_training_10k_yuan"] * s["trained_backbone"].sum()
+                                 + ic["transfer_10k_yuan"] * s["moved_in_teachers"].sum())
     total = sum(cost.values())
     budget = scen["budget"].get("total_10k_yuan")
     if budget is not None and total > budget * (1 + 1e-6) + 0.01:

@@ -80,3 +80,19 @@ def make_case(folder: Path, villages: list[dict], schools: list[dict], candidate
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
+
+
+def slow_case(folder: Path, *, villages: int = 300, sites: int = 80, p: int = 12, seed: int = 7) -> Path:
+    """A capacitated p-median (whole catchments, school caps 3 % above the
+    average load) that HiGHS cannot close in a minute on one thread: the
+    instance the interrupt and time-limit tests stop in the middle of a solve."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    vs = [village(f"V{i:03d}", *rng.uniform(0, 40, 2), g1_3=int(rng.integers(5, 60))) for i in range(villages)]
+    ss = [school(f"S{j:03d}", *rng.uniform(0, 40, 2), "primary") for j in range(sites)]
+    total = sum(v["pupils_g1_3"] for v in vs)
+    scen = deep_merge(OFF, {"targets": {"primary": p}, "solver": {"time_limit_s": 120, "threads": 1, "mip_gap": 0.0},
+                            "caps": {"school_pupils": {"primary": int(total / p * 1.03)}},
+                            "policy": {"moves": {"primary": ["primary", "closed"]}}})
+    return make_case(folder, vs, ss, scenario=scen, name="slow")

@@ -1,0 +1,342 @@
+"""Diagnose: why a scenario has no plan, as the smallest relaxations that give one.
+
+When the solver proves a scenario infeasible (or the checks before solving
+find a conflict), this module solves an *elastic* version of the same model:
+every target, budget, cap and distance limit may be broken, at a penalty
+per unit broken, and the solver minimises the total penalty. What it had to
+break, and by how much, is the diagnosis: the targets, townships, bands and
+schools involved, with the limit and the amount needed.
+
+Relaxed, by family (rows of :mod:`planner.model`):
+
+- ``targets``: ``target_count`` / ``target_min`` / ``target_max`` (schools
+  more or fewer than the target);
+- ``budget``: ``budget_total`` and ``budget_category`` (10k yuan over);
+- ``caps``: ``school_cap`` and ``class_cap`` (pupils over), ``site_classes``
+  (classes over ``max_classes``) and ``site_room`` (m² over the free site area);
+- ``distance``: pairs beyond a band's limit (up to :data:`DISTANCE_FACTOR`
+  times it, computed by :mod:`planner.travel` at that relaxed limit) may be
+  used (or the limit + :data:`DISTANCE_EXTRA_KM`), at a penalty per pupil and
+  per share of the limit exceeded.
+
+Penalties (:data:`PENALTY`) are in one unit: breaking a limit by 1 % of
+itself costs about 1 (a school off a target costs 10). Besides the combined
+diagnosis, each family is also relaxed *alone*, so the report can say
+"raising the budget alone would do" or "the targets alone cannot fix it".
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pulp
+
+from planner import BANDS, TYPES
+from planner.model import Model, build_model
+from planner.problem import Problem
+from planner.staged import solve_staged
+from planner.travel import attach_distances, band_limit_km
+
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "targets": ("target_count", "target_min", "target_max"),
+    "budget": ("budget_total", "budget_category"),
+    "caps": ("school_cap", "class_cap", "site_classes", "site_room"),
+    "distance": (),
+}
+"""Relaxable groups and the model rows each relaxes (distance works on pairs)."""
+
+DISTANCE_FACTOR = 2.0
+DISTANCE_EXTRA_KM = 5.0
+"""Trips up to DISTANCE_FACTOR times a band's limit, or the limit plus
+DISTANCE_EXTRA_KM if longer, may be used in the diagnosis."""
+
+PENALTY = {
+    "target": 10.0,          # per school off the target
+    "budget_pct": 1.0,       # per 1 % of the budget exceeded
+    "cap_pct": 1.0,          # per 1 % of a school's (or class's) cap exceeded, per school
+    "classes_pct": 1.0,      # per 1 % of a site's max_classes exceeded
+    "room_per_100_m2": 1.0,  # per 100 m² beyond the free site area
+    "distance_pupil": 0.01,  # per pupil beyond a band's limit ...
+    "distance_pct": 0.01,    # ... plus per pupil per 1 % of the limit exceeded
+}
+
+
+def relaxed_problem(problem: Problem, factor: float = DISTANCE_FACTOR) -> Problem:
+    """The same problem with every band's trip limit multiplied by
+    ``factor`` (or raised by :data:`DISTANCE_EXTRA_KM`, whichever is more;
+    boarding allowed, so the walking limit stops binding) and pairs
+    recomputed by the travel stage."""
+    pol = problem.scenario.policy
+    lim = {b: band_limit_km(problem, b) for b in BANDS}
+    trip = {b: (None if math.isinf(v) else max(v * factor, v + DISTANCE_EXTRA_KM)) for b, v in lim.items()}
+    minutes = {b: (None if v is None else v * factor) for b, v in pol.max_trip_minutes.items()}
+    new_pol = pol.model_copy(update={"max_trip_km": trip, "max_trip_minutes": minutes,
+                                     "boarding_allowed": {b: True for b in BANDS}})
+    scen = problem.scenario.model_copy(update={"policy": new_pol})
+    return attach_distances(replace(problem, scenario=scen, pairs=None, warnings=()))
+
+
+def _beyond(problem: Problem, pairs: pd.DataFrame) -> np.ndarray:
+    """Per pair, the original limit of its band; pairs beyond it are relaxations."""
+    return pairs["band"].map({b: band_limit_km(problem, b) for b in BANDS}).to_numpy(float)
+
+
+def _slack(lp: pulp.LpProblem, c: pulp.LpConstraint, name: str, scale: float) -> list[pulp.LpVariable]:
+    """Add slack to a row in place: ``<=`` rows may exceed, ``>=`` fall short,
+    ``==`` do either. Returns the new variables (penalised by the caller)."""
+    out = []
+    if c.sense in (pulp.LpConstraintLE, pulp.LpConstraintEQ):
+        v = lp.add_variable(f"over[{name}]", 0)
+        c.expr.addterm(v, -1.0)
+        out.append(v)
+    if c.sense in (pulp.LpConstraintGE, pulp.LpConstraintEQ):
+        v = lp.add_variable(f"under[{name}]", 0)
+        c.expr.addterm(v, 1.0)
+        out.append(v)
+    for v in out:
+        v.scale = scale  # type: ignore[attr-defined]
+    return out
+
+
+def _row_scale(problem: Problem, family: str, key: list[str]) -> float:
+    """Penalty per unit of slack on a row (see :data:`PENALTY`)."""
+    scen = problem.scenario
+    if family.startswith("target"):
+        return PENALTY["target"]
+    if family == "budget_total":
+        return PENALTY["budget_pct"] * 100.0 / max(scen.budget.total_10k_yuan or 0.0, 1.0)
+    if family == "budget_category":
+        return PENALTY["budget_pct"] * 100.0 / max(scen.budget.by_category_10k_yuan.get(key[0], 0.0), 1.0)
+    if family == "school_cap":
+        caps = [c for c in scen.caps.school_pupils.values() if c is not None]
+        return PENALTY["cap_pct"] * 100.0 / max(max(caps, default=2000), 1)
+    if family == "class_cap":
+        return PENALTY["cap_pct"] * 100.0 / max(scen.caps.class_size.get(key[1]) or 45, 1)
+    if family == "site_classes":
+        return PENALTY["classes_pct"] * 100.0 / max(float(problem.sites.at[key[0], "max_classes"]), 1.0)
+    return PENALTY["room_per_100_m2"] / 100.0
+
+
+def elastic_model(problem: Problem, relax: frozenset[str], relaxed: Problem | None = None) -> tuple[Model, dict]:
+    """Build the model with slack on the rows of the ``relax`` groups; return
+    it and ``{row name: (family, key, [slack vars])}``."""
+    use = problem
+    if relaxed is not None and "distance" in relax:  # relaxed pairs, original policy otherwise
+        use = replace(problem, pairs=relaxed.pairs)
+    m = build_model(use)
+    fams = {f for g in relax for f in FAMILIES[g]}
+    slacks: dict[str, tuple[str, list[str], list[pulp.LpVariable]]] = {}
+    for name, c in m.rows.items():
+        fam, _, rest = name.partition("[")
+        if fam not in fams:
+            continue
+        key = [k for k in rest[:-1].split(",") if k] if rest else []
+        slacks[name] = (fam, key, _slack(m.lp, c, name, _row_scale(problem, fam, key)))
+    penalty = pulp.lpSum(v.scale * v for _, _, vs in slacks.values() for v in vs)  # type: ignore[attr-defined]
+    if "distance" in relax:
+        lim = _beyond(problem, m.pairs)
+        over = np.maximum(m.pairs["distance_km"].to_numpy(float) - lim, 0.0)
+        pct = np.where(np.isfinite(lim) & (lim > 0), 100.0 * over / np.where(lim > 0, lim, 1.0), 0.0)
+        coef = m.pairs["pupils"].to_numpy(float) * (PENALTY["distance_pupil"] + PENALTY["distance_pct"] * pct)
+        mask = over > 1e-9
+        penalty += pulp.LpAffineExpression(list(zip(m.pairs["var"][mask], coef[mask].tolist())))
+    m.lp.setObjective(penalty)
+    return m, slacks
+
+
+def _value(v) -> float:
+    x = v.value()
+    return 0.0 if x is None else float(x)
+
+
+def _types_after(m: Model) -> dict[str, str]:
+    on = m.open[[_value(v) > 0.5 for v in m.open["var"]]]
+    return dict(zip(on["site_id"], on["type"]))
+
+
+def _site_label(problem: Problem, s: str) -> str:
+    r = problem.sites.loc[s]
+    town = f", {r['township']}" if str(r["township"]) else ""
+    return f"{s} {r['name']}{town}"
+
+
+def _row_relaxations(problem: Problem, m: Model, slacks: dict) -> list[dict]:
+    scen = problem.scenario
+    after = _types_after(m)
+    counts = {t: sum(1 for v in after.values() if v == t) for t in TYPES}
+    out = []
+    for name, (fam, key, vs) in slacks.items():
+        amount = sum(_value(v) * (1 if v.name.startswith("under") else -1) for v in vs)  # + short, - over
+        size = sum(_value(v) for v in vs)
+        if size < 1e-6:
+            continue
+        if fam.startswith("target"):
+            t = key[0]
+            lo, hi = scen.target_bounds(t)
+            want = f"= {lo}" if lo == hi else (f">= {lo}" if fam == "target_min" else f"<= {hi}")
+            out.append({"kind": "target", "type": t, "target": want, "feasible_count": counts[t],
+                        "change": int(round(-amount)),
+                        "message": f"target {t} {want}: a plan exists with {counts[t]} "
+                                   f"({int(round(abs(amount)))} {'fewer' if amount > 0 else 'more'})"})
+        elif fam.startswith("budget"):
+            limit = scen.budget.total_10k_yuan if fam == "budget_total" else scen.budget.by_category_10k_yuan[key[0]]
+            label = "budget" if fam == "budget_total" else f"budget for {key[0]}"
+            pct = f" (+{100 * size / limit:.1f} %)" if limit else ""
+            out.append({"kind": "budget", "category": key[0] if key else "total", "limit_10k_yuan": limit,
+                        "needed_10k_yuan": round(limit + size, 1), "over_10k_yuan": round(size, 1),
+                        "message": f"{label} {limit:,.0f} (10k yuan): needs {limit + size:,.0f}{pct}"})
+        else:
+            s = key[0]
+            t = after.get(s, "closed")
+            base = {"kind": fam, "school": s, "name": str(problem.sites.at[s, "name"]),
+                    "township": str(problem.sites.at[s, "township"]), "type_after": t}
+            if fam == "school_cap":
+                cap = scen.caps.school_pupils.get(t)
+                msg = f"school {_site_label(problem, s)} as {t}: {size:,.0f} pupils over its cap of {cap}"
+                out.append({**base, "cap": cap, "over_pupils": round(size, 1), "message": msg})
+            elif fam == "class_cap":
+                cap = scen.caps.class_size.get(key[1])
+                msg = f"school {_site_label(problem, s)}: {size:,.0f} {key[1]} pupils over {cap} per class"
+                out.append({**base, "level": key[1], "class_size": cap, "over_pupils": round(size, 1), "message": msg})
+            elif fam == "site_classes":
+                mx = int(problem.sites.at[s, "max_classes"])
+                msg = f"school {_site_label(problem, s)}: needs {mx + size:.0f} classes, max_classes is {mx}"
+                out.append({**base, "max_classes": mx, "over_classes": round(size, 2), "message": msg})
+            else:
+                msg = f"school {_site_label(problem, s)}: needs {size:,.0f} m² more ground than its free site area"
+                out.append({**base, "over_m2": round(size, 1), "message": msg})
+    return out
+
+
+def _distance_relaxations(problem: Problem, m: Model) -> list[dict]:
+    """Pupils sent beyond their band's limit, grouped by band and township."""
+    p = m.pairs.assign(limit_km=_beyond(problem, m.pairs), share=[_value(v) for v in m.pairs["var"]])
+    p = p[(p["share"] > 1e-6) & (p["distance_km"] > p["limit_km"] + 1e-9)]
+    if p.empty:
+        return []
+    p = p.assign(pupils_beyond=p["pupils"] * p["share"], township=p["village_id"].map(problem.villages["township"]))
+    out = []
+    for (band, town), g in p.groupby(["band", "township"], sort=True):
+        villages = sorted(g["village_id"].unique())
+        schools = sorted(g["site_id"].unique())
+        lim = float(g["limit_km"].iloc[0])
+        n = float(g["pupils_beyond"].sum())
+        out.append({"kind": "distance", "band": band, "township": town, "limit_km": lim,
+                    "max_trip_km": round(float(g["distance_km"].max()), 2), "pupils": round(n, 1),
+                    "villages": villages, "schools": schools,
+                    "message": f"band {band} in {town or 'no township'}: {n:,.0f} pupils of {len(villages)} village(s) "
+                               f"({', '.join(villages[:6])}{' ...' if len(villages) > 6 else ''}) would travel beyond the "
+                               f"{lim:g} km limit, up to {g['distance_km'].max():.1f} km (to {', '.join(schools[:4])})"})
+    return out
+
+
+def elastic_solve(problem: Problem, relax: frozenset[str], *, time_limit_s: float,
+                  relaxed: Problem | None = None) -> dict:
+    """Solve one elastic variant; the relaxations it needed, or why it failed."""
+    pairs = relaxed.pairs if relaxed is not None and "distance" in relax else problem.pairs
+    lost = _unreached(problem, pairs)
+    if lost:
+        return {"relaxed": sorted(relax), "feasible": False, "status": "unreachable", "unreached": lost}
+    m, slacks = elastic_model(problem, relax, relaxed)
+    cfg = problem.scenario.solver.model_copy(update={"time_limit_s": max(time_limit_s, 1.0), "mip_gap": 1e-4})
+    res = solve_staged(m, cfg)  # the main solve's relax-fix-polish: a first plan fast
+    if res.status == "interrupted":
+        raise KeyboardInterrupt  # Ctrl-C stops the whole diagnosis, not one of its solves
+    if not res.has_plan:
+        return {"relaxed": sorted(relax), "feasible": False, "status": res.status}
+    found = [*_row_relaxations(problem, m, slacks), *(_distance_relaxations(problem, m) if "distance" in relax else [])]
+    return {"relaxed": sorted(relax), "feasible": True, "status": res.status,
+            "penalty": round(float(res.objective or 0.0), 4), "relaxations": found}
+
+
+def _unreached(problem: Problem, pairs: pd.DataFrame) -> list[dict]:
+    """Village-bands with pupils but no site within reach (no relaxation of rows helps)."""
+    out = []
+    for b in BANDS:
+        v = problem.villages
+        need = v.index[v[f"pupils_{b}"] > 0]
+        lost = sorted(set(need) - set(pairs.loc[pairs["band"] == b, "village_id"]))
+        out += [{"village": i, "township": str(v.at[i, "township"]), "band": b, "pupils": float(v.at[i, f"pupils_{b}"])}
+                for i in lost]
+    return out
+
+
+def _groups_present(problem: Problem) -> list[str]:
+    """The groups this scenario has rows for (no targets: nothing to relax there)."""
+    scen = problem.scenario
+    out = []
+    if any(scen.target_bounds(t) != (None, None) for t in TYPES):
+        out.append("targets")
+    if scen.budget.total_10k_yuan is not None or scen.budget.by_category_10k_yuan:
+        out.append("budget")
+    out += ["caps", "distance"]
+    return out
+
+
+def diagnose(problem: Problem, *, time_limit_s: float | None = None, reasons: list[str] | None = None,
+             stage: str = "solve") -> dict:
+    """The diagnosis of an infeasible scenario (``diagnosis.json``).
+
+    ``combined`` relaxes every group at once; ``alone`` relaxes one group at a
+    time and says whether that group alone can make the scenario feasible.
+    ``reasons`` are the checks' findings when the conflict was found before solving.
+    """
+    t0 = time.perf_counter()
+    total = float(time_limit_s if time_limit_s is not None else min(problem.scenario.solver.time_limit_s, 120.0))
+    groups = _groups_present(problem)
+    relaxed = relaxed_problem(problem)
+    combined = elastic_solve(problem, frozenset(groups), time_limit_s=total / 2, relaxed=relaxed)
+    alone = {}
+    for g in groups:
+        left = total - (time.perf_counter() - t0)
+        alone[g] = elastic_solve(problem, frozenset([g]), time_limit_s=max(left / (len(groups) + 1), 1.0), relaxed=relaxed)
+    lines = [r["message"] for r in combined.get("relaxations", [])]
+    fixes = [g for g, a in alone.items() if a["feasible"]]
+    return {
+        "scenario": problem.scenario.name,
+        "status": "infeasible",
+        "stage": stage,
+        "reasons": list(reasons or []),
+        "combined": combined,
+        "alone": alone,
+        "enough_alone": fixes,
+        "summary": lines,
+        "distance_factor": DISTANCE_FACTOR,
+        "penalties": PENALTY,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+
+
+def format_diagnosis(d: dict, *, reasons: bool = True) -> str:
+    """The diagnosis as lines for the terminal (``reasons``: repeat the checks' findings)."""
+    out = [f"Scenario '{d['scenario']}' has no plan."]
+    if reasons and d.get("reasons"):
+        out.append("Found before solving:")
+        out += [f"  - {r}" for r in d["reasons"]]
+    comb = d.get("combined", {})
+    if comb.get("feasible"):
+        out.append("Smallest relaxations that give a plan (all limits relaxable at once):")
+        out += [f"  - {r['message']}" for r in comb["relaxations"]] or ["  - none needed (numerical trouble?)"]
+    elif comb.get("status") == "unreachable":
+        lost = comb["unreached"]
+        names = ", ".join(f"{u['village']} ({u['township']}, {u['band']})" for u in lost[:8])
+        out.append(f"{len(lost)} village band(s) have no school that may teach them even at x{d.get('distance_factor', 2):g} "
+                   f"(or +{DISTANCE_EXTRA_KM:g} km) the trip limit: {names}{' ...' if len(lost) > 8 else ''}; add a candidate site near them or allow "
+                   "longer trips (policy.max_trip_km, boarding_allowed).")
+    elif comb:
+        why = "no plan found in the time given" if comb.get("status") != "infeasible" else "still infeasible"
+        out.append(f"Relaxing targets, budget, caps and trips up to x{d.get('distance_factor', 2):g} the limit: {why}; "
+                   "check the fixed decisions, policy.moves and allow_new_builds.")
+    for g, a in d.get("alone", {}).items():
+        if a.get("feasible"):
+            msgs = "; ".join(r["message"] for r in a["relaxations"]) or "nothing"
+            out.append(f"Relaxing {g} alone is enough: {msgs}")
+        else:
+            note = {"infeasible": "", "unreachable": " (some villages are out of reach)"}.get(
+                a.get("status"), f" (or not found in time: {a.get('status')})")
+            out.append(f"Relaxing {g} alone is not enough{note}")
+    return "\n".join(out)

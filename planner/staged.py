@@ -1,0 +1,161 @@
+"""Staged solve for whole catchments coupled by per-site rules.
+
+With caps, areas, budget and targets all tied to who goes where, branch and
+bound on every (village, band, site) binary finds a first plan slowly. The
+field's answer is relax-and-fix with a proven bound:
+
+1. **relax**: catchments may split (assignment shares continuous); only site
+   decisions, classes and investments are integer. Every plan of the full
+   model is a plan of this one, so its best bound is a valid lower bound.
+   Measured on the demo: a 0.2 % gap with 60 of 3,000 village-bands split.
+2. **fix**: the layout of stage 1 is fixed, and so is every catchment it kept
+   whole; only the split ones are solved as whole catchments (a small MIP).
+   If that has no plan, it is retried with just the layout fixed.
+3. **polish**: everything is freed and the full model solved from stage 2's
+   plan as a warm start, for the time that is left, when the gap is still
+   above the target.
+
+The reported bound is the best of stage 1's and stage 3's and the gap is
+measured against it, so a plan from stage 2 alone still says how good it is.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pulp
+
+from planner.model import Model
+from planner.scenario import SolverConfig
+from planner.solve import SolveResult, _gap, solve
+
+RELAX_SHARE = 0.5
+FIX_SHARE = 0.6
+MIN_POLISH_S = 5.0
+WHOLE = 1 - 1e-6
+
+Fixing = dict[pulp.LpVariable, float]
+
+
+def _snapshot(m: Model) -> dict[pulp.LpVariable, float | None]:
+    return {v: v.varValue for v in m.lp.variables()}
+
+
+def _restore(values: dict[pulp.LpVariable, float | None]) -> None:
+    for v, x in values.items():
+        v.varValue = x
+
+
+def _with(cfg: SolverConfig, seconds: float, gap: float | None = None) -> SolverConfig:
+    upd: dict = {"time_limit_s": max(1.0, seconds)}
+    if gap is not None:
+        upd["mip_gap"] = gap
+    return cfg.model_copy(update=upd)
+
+
+def layout_fixing(m: Model) -> Fixing:
+    """Every site decision at its current (stage 1) value."""
+    return {v: (1.0 if (v.varValue or 0.0) > 0.5 else 0.0) for v in m.open["var"]}
+
+
+def whole_catchment_fixing(m: Model) -> Fixing:
+    """Every pair of a village-band that stage 1 kept whole, at its value;
+    pairs of split village-bands stay free."""
+    p = m.pairs
+    share = p["var"].map(lambda v: v.varValue or 0.0)
+    whole_vb = set(map(tuple, p.loc[share >= WHOLE, ["village_id", "band"]].to_numpy()))
+    keys = list(zip(p["village_id"], p["band"]))
+    return {v: float(round(x)) for v, x, k in zip(p["var"], share, keys) if k in whole_vb}
+
+
+def _fix(fixing: Fixing) -> list[tuple[pulp.LpVariable, float | None, float | None]]:
+    saved = [(v, v.lowBound, v.upBound) for v in fixing]
+    for v, x in fixing.items():
+        v.lowBound = v.upBound = x
+    return saved
+
+
+def _unfix(saved: list[tuple[pulp.LpVariable, float | None, float | None]]) -> None:
+    for v, lo, hi in saved:
+        v.lowBound, v.upBound = lo, hi
+
+
+def _solve_fixed(m: Model, cfg: SolverConfig, fixing: Fixing) -> SolveResult:
+    saved = _fix(fixing)
+    try:
+        return solve(m, cfg)
+    finally:
+        _unfix(saved)
+
+
+def _result(status: str, obj: float | None, bound: float | None, solver: str, t0: float, msg: str,
+            cfg: SolverConfig) -> SolveResult:
+    gap = _gap(obj, bound)
+    if status in ("time_limit", "feasible") and gap is not None and gap <= cfg.mip_gap + 1e-9:
+        status = "optimal" if gap <= 1e-9 else "feasible"
+    return SolveResult(status, obj, bound, gap, solver, time.perf_counter() - t0, msg)
+
+
+def _relaxed(m: Model, cfg: SolverConfig) -> SolveResult:
+    """Stage 1: the model with split catchments."""
+    whole = [v for v in m.pairs["var"] if v.cat == pulp.LpInteger]
+    for v in whole:
+        v.cat = pulp.LpContinuous
+    try:
+        return solve(m, cfg)
+    finally:
+        for v in whole:
+            v.cat = pulp.LpInteger
+
+
+def _fixed(m: Model, cfg: SolverConfig, left) -> SolveResult | None:
+    """Stage 2: whole catchments on stage 1's layout."""
+    layout = layout_fixing(m)
+    r = _solve_fixed(m, _with(cfg, left() * FIX_SHARE), {**layout, **whole_catchment_fixing(m)})
+    if r.has_plan or r.status == "interrupted":
+        return r
+    r = _solve_fixed(m, _with(cfg, left() * FIX_SHARE), layout)
+    return r if r.has_plan else None
+
+
+def solve_staged(m: Model, cfg: SolverConfig) -> SolveResult:
+    """Relax, fix, polish (see the module docstring); plain :func:`solve`
+    when no whole catchment is binary."""
+    if not any(v.cat == pulp.LpInteger for v in m.pairs["var"]):
+        return solve(m, cfg)
+    t0 = time.perf_counter()
+    left = lambda: cfg.time_limit_s - (time.perf_counter() - t0)  # noqa: E731
+    r1 = _relaxed(m, _with(cfg, cfg.time_limit_s * RELAX_SHARE, cfg.mip_gap / 2))
+    if r1.status == "infeasible":
+        return _result("infeasible", None, None, r1.solver, t0, "infeasible even with split catchments", cfg)
+    if r1.status == "interrupted" and not r1.has_plan:
+        return _result("no_solution", None, None, r1.solver, t0, "interrupted before any plan was found", cfg)
+    bound = r1.best_bound if r1.best_bound is not None and abs(r1.best_bound) < 1e300 else None
+    best = None
+    if r1.has_plan:
+        if r1.status == "interrupted":
+            return _result("no_solution", None, bound, r1.solver, t0, "interrupted before a whole-catchment plan", cfg)
+        r2 = _fixed(m, cfg, left)
+        if r2 is not None:
+            best = (r2, _snapshot(m))
+            if r2.status == "interrupted" or (_gap(r2.objective, bound) or 1.0) <= cfg.mip_gap:
+                return _finish(best, bound, t0, cfg, "relax-and-fix")
+    if left() >= MIN_POLISH_S:
+        r3 = solve(m, _with(cfg, left()), warm_start=best[1] if best else None)
+        if r3.best_bound is not None and abs(r3.best_bound) < 1e300 and (bound is None or r3.best_bound > bound):
+            bound = r3.best_bound
+        if r3.has_plan and (best is None or r3.objective <= best[0].objective + 1e-9):
+            best = (r3, _snapshot(m))
+        if r3.status == "infeasible" and best is None:
+            return _result("infeasible", None, None, r3.solver, t0, r3.message, cfg)
+    if best is None:
+        return _result("no_solution", None, bound, r1.solver, t0, "no plan found within the time limit", cfg)
+    return _finish(best, bound, t0, cfg, "staged")
+
+
+def _finish(best: tuple[SolveResult, dict], bound: float | None, t0: float, cfg: SolverConfig, how: str) -> SolveResult:
+    res, values = best
+    _restore(values)
+    status = "interrupted" if res.status == "interrupted" else "time_limit"
+    return _result(status, res.objective, bound if bound is not None else res.best_bound, res.solver, t0,
+                   f"{how}: {res.message}", cfg)
