@@ -21,7 +21,9 @@ from planner.model import build_model
 from planner.model_standards import balance_floors
 from planner.problem import Problem
 from planner.scenario import Scenario, load_scenario
+from planner import BANDS, TYPES
 from planner.staged import solve_staged
+from planner.travel import serving_types
 from planner.travel import attach_distances
 
 Progress = Callable[[str], None]
@@ -74,7 +76,9 @@ def solve_problem(problem: Problem, progress: Progress = lambda s: None, *, floo
     model = build_model(problem, floors)
     build_s = time.perf_counter() - t0
     progress("solve")
-    result = solve_staged(model, problem.scenario.solver)
+    scen = problem.scenario
+    result = solve_staged(model, scen.solver, targets={t: scen.target_bounds(t) for t in TYPES},
+                          serving={b: set(serving_types(problem, b)) for b in BANDS})
     if not result.has_plan:
         name = problem.scenario.name
         if "nterrupt" in result.message:
@@ -90,7 +94,7 @@ def solve_problem(problem: Problem, progress: Progress = lambda s: None, *, floo
     plan = decode(model, problem, result, build_seconds=build_s)
     run = Run(problem, plan, summarise(problem, plan))
     raised = balance_floors(problem.sites, plan.schools, problem.scenario)  # issue 6: balance rounds
-    if raised and round_ < problem.scenario.indicators.balance_rounds:
+    if raised and problem.scenario.indicators.enabled and round_ < problem.scenario.indicators.balance_rounds:
         merged = {k: {lv: max(f, (floors or {}).get(k, {}).get(lv, 1.0)) for lv, f in v.items()} for k, v in raised.items()}
         return solve_problem(problem, progress, floors={**(floors or {}), **merged}, round_=round_ + 1)
     run.summary["indicators"].update(solves=round_, balance_floors=floors or {})

@@ -47,21 +47,32 @@ def highs_available() -> bool:
         return False
 
 
+WATCHDOG_GRACE = 1.05
+"""The solve is cancelled at this multiple of its time limit (plus 2 s)."""
+
+
 class InterruptibleHiGHS(BulkHiGHS):
     """PuLP's HiGHS with the solve in a worker thread, so that Ctrl-C (or a
     SIGTERM the CLI turns into ``KeyboardInterrupt``) reaches the main thread
     at once and cancels the solve: HiGHS stops at its next callback, keeps
     the best plan found, and reports ``kInterrupt`` (status ``interrupted``)."""
 
+    overran = False
+    """Set when the watchdog, not the user, cancelled the solve."""
+
     def callSolver(self, lp):
         h = lp.solverModel
         h.HandleUserInterrupt = True
         worker = h.startSolve()
         stopped = False
+        deadline = time.monotonic() + WATCHDOG_GRACE * self.timeLimit + 2.0 if self.timeLimit else None
         while True:
             try:
                 if h.wait(0.1)[0]:
                     break
+                if deadline is not None and not self.overran and time.monotonic() > deadline:
+                    self.overran = True  # HiGHS overran its time_limit (seen at the root of big MIPs)
+                    h.cancelSolve()
             except KeyboardInterrupt:
                 h.cancelSolve()  # keep waiting: HiGHS stops within a callback
                 stopped = True
@@ -116,7 +127,8 @@ def _solve_highs(m: Model, cfg: SolverConfig, warm_start: dict | None = None) ->
     elif st in (S.kInfeasible, S.kUnboundedOrInfeasible):
         status = "infeasible"
     elif st in (S.kTimeLimit, S.kIterationLimit, S.kSolutionLimit, S.kInterrupt):
-        status = ("time_limit" if st != S.kInterrupt else "interrupted") if has_sol else "no_solution"
+        user = st == S.kInterrupt and not solver.overran
+        status = ("interrupted" if user else "time_limit") if has_sol else "no_solution"
     else:
         status = "feasible" if has_sol else "no_solution"
     obj = float(info.objective_function_value) if has_sol else None

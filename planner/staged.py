@@ -28,13 +28,17 @@ import pulp
 from planner.model import Model
 from planner.scenario import SolverConfig
 from planner.solve import SolveResult, _gap, solve
+from planner.travel import SERVES
 
 RELAX_SHARE = 0.5
+START_SHARE = 0.4
 FIX_SHARE = 0.6
 MIN_POLISH_S = 5.0
 WHOLE = 1 - 1e-6
 
 Fixing = dict[pulp.LpVariable, float]
+Bounds = dict[str, tuple[int | None, int | None]]
+Serving = dict[str, set[str]]
 
 
 def _snapshot(m: Model) -> dict[pulp.LpVariable, float | None]:
@@ -96,16 +100,98 @@ def _result(status: str, obj: float | None, bound: float | None, solver: str, t0
     return SolveResult(status, obj, bound, gap, solver, time.perf_counter() - t0, msg)
 
 
-def _relaxed(m: Model, cfg: SolverConfig) -> SolveResult:
-    """Stage 1: the model with split catchments."""
-    whole = [v for v in m.pairs["var"] if v.cat == pulp.LpInteger]
-    for v in whole:
-        v.cat = pulp.LpContinuous
-    try:
-        return solve(m, cfg)
-    finally:
-        for v in whole:
-            v.cat = pulp.LpInteger
+def round_layout(m: Model, targets: Bounds, serving: Serving) -> Fixing:
+    """A layout from fractional site values (an LP's): sites that may not
+    close keep their best type; types fill to their minimum in decreasing
+    value, then values >= 0.5 up to the maximum; then every village-band left
+    with no open school in reach opens its best-valued site, closing the
+    lowest-valued site of that type that strands nobody when a maximum would
+    be exceeded. Deterministic (ties break on table order)."""
+    tab = m.open.assign(val=[v.varValue or 0.0 for v in m.open["var"]], pos=range(len(m.open)))
+    tab = tab.sort_values(["val", "pos"], ascending=[False, True], kind="stable")
+    must = {k[len("one_type["):-1] for k, r in m.rows.items() if k.startswith("one_type[") and r.sense == pulp.LpConstraintEQ}
+    chosen: dict[str, str] = {}
+    for r in tab[tab["site_id"].isin(must)].drop_duplicates("site_id").itertuples():
+        chosen[r.site_id] = r.type
+    count = lambda t: sum(1 for x in chosen.values() if x == t)  # noqa: E731
+    for phase in ("min", "half"):
+        for r in tab.itertuples():
+            lo, hi = targets.get(r.type, (None, None))
+            if r.site_id in chosen or (hi is not None and count(r.type) >= hi):
+                continue
+            if (phase == "min" and lo is not None and count(r.type) < lo) or (phase == "half" and r.val >= 0.5):
+                chosen[r.site_id] = r.type
+    _repair_coverage(m, tab, chosen, targets, must, serving)
+    on = {(s, t) for s, t in chosen.items()}
+    return {v: (1.0 if (s, t) in on else 0.0) for s, t, v in m.open[["site_id", "type", "var"]].itertuples(index=False)}
+
+
+def _repair_coverage(m: Model, tab, chosen: dict[str, str], targets: Bounds, must: set[str], serving: Serving) -> None:
+    reach = m.pairs.groupby(["village_id", "band"])["site_id"].apply(list).to_dict()
+    val = {(r.site_id, r.type): r.val for r in tab.itertuples()}
+
+    def covered(vb, ch) -> bool:
+        return any(ch.get(s) in serving[vb[1]] for s in reach[vb])
+
+    for _ in range(len(reach)):
+        lost = [vb for vb in sorted(reach) if not covered(vb, chosen)]
+        if not lost:
+            return
+        vb = lost[0]
+        options = sorted(((val.get((s, t), 0.0), s, t) for s in reach[vb] if s not in chosen
+                          for t in serving[vb[1]] if (s, t) in val), key=lambda o: (-o[0], o[1]))
+        if not options:
+            return
+        _, s, t = options[0]
+        chosen[s] = t
+        hi = targets.get(t, (None, None))[1]
+        if hi is None or sum(1 for x in chosen.values() if x == t) <= hi:
+            continue
+        for _, s2 in sorted((val.get((s2, t2), 0.0), s2) for s2, t2 in chosen.items() if t2 == t and s2 not in must and s2 != s):
+            trial = {k: x for k, x in chosen.items() if k != s2}
+            if all(covered(v, trial) for v in reach if s2 in reach[v]):
+                del chosen[s2]
+                break
+
+
+def _relaxing(vars_: list[pulp.LpVariable]):
+    """Context: the given integer variables continuous for the duration."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def ctx():
+        for v in vars_:
+            v.cat = pulp.LpContinuous
+        try:
+            yield
+        finally:
+            for v in vars_:
+                v.cat = pulp.LpInteger
+    return ctx()
+
+
+def layout_start(m: Model, cfg: SolverConfig, targets: Bounds, serving: Serving) -> dict | None:
+    """A complete split-catchment plan to warm-start stage 1: the LP
+    relaxation, its site values rounded by :func:`round_layout`, and that
+    layout fixed and solved (classes and investments stay integer)."""
+    ints = [v for v in m.lp.variables() if v.cat == pulp.LpInteger]
+    with _relaxing(ints):
+        lp = solve(m, _with(cfg, cfg.time_limit_s / 2))
+    if not lp.has_plan or lp.status == "interrupted":
+        return None
+    layout = round_layout(m, targets, serving)
+    with _relaxing([v for v in m.pairs["var"] if v.cat == pulp.LpInteger]):
+        r = _solve_fixed(m, _with(cfg, cfg.time_limit_s / 2), layout)
+    return _snapshot(m) if r.has_plan and r.status != "interrupted" else None
+
+
+def _relaxed(m: Model, cfg: SolverConfig, targets: Bounds, serving: Serving) -> SolveResult:
+    """Stage 1: the model with split catchments, from a rounded layout."""
+    t0 = time.perf_counter()
+    start = layout_start(m, _with(cfg, cfg.time_limit_s * START_SHARE), targets, serving)
+    rest = _with(cfg, cfg.time_limit_s - (time.perf_counter() - t0))
+    with _relaxing([v for v in m.pairs["var"] if v.cat == pulp.LpInteger]):
+        return solve(m, rest, warm_start=start)
 
 
 def _fixed(m: Model, cfg: SolverConfig, left) -> SolveResult | None:
@@ -118,14 +204,19 @@ def _fixed(m: Model, cfg: SolverConfig, left) -> SolveResult | None:
     return r if r.has_plan else None
 
 
-def solve_staged(m: Model, cfg: SolverConfig) -> SolveResult:
+def solve_staged(m: Model, cfg: SolverConfig, *, targets: Bounds | None = None,
+                 serving: Serving | None = None) -> SolveResult:
     """Relax, fix, polish (see the module docstring); plain :func:`solve`
-    when no whole catchment is binary."""
+    when no whole catchment is binary. ``targets`` (type -> (min, max)) and
+    ``serving`` (band -> types that teach it) guide the rounded layout of
+    stage 1's warm start."""
+    targets = targets or {}
+    serving = serving or {b: set(t) for b, t in SERVES.items()}
     if not any(v.cat == pulp.LpInteger for v in m.pairs["var"]):
         return solve(m, cfg)
     t0 = time.perf_counter()
     left = lambda: cfg.time_limit_s - (time.perf_counter() - t0)  # noqa: E731
-    r1 = _relaxed(m, _with(cfg, cfg.time_limit_s * RELAX_SHARE, cfg.mip_gap / 2))
+    r1 = _relaxed(m, _with(cfg, cfg.time_limit_s * RELAX_SHARE, cfg.mip_gap / 2), targets, serving)
     if r1.status == "infeasible":
         return _result("infeasible", None, None, r1.solver, t0, "infeasible even with split catchments", cfg)
     if r1.status == "interrupted" and not r1.has_plan:

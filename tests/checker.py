@@ -192,7 +192,7 @@ def _check_budget(scen, sites, schools, summary, out):
             & ~((ex["type_before"] == "nine_year") & (ex["type_after"] == "junior"))]
     cost["upgrade"] = len(up) * float(c["upgrade_10k_yuan"])
     ic = scen.get("indicators", {}).get("costs")
-    if ic and "equipment_bought_yuan" in s.columns:  # issue 6: staff, equipment and rooms, at the unit costs
+    if ic and scen["indicators"].get("enabled", True) and "equipment_bought_yuan" in s.columns:  # issue 6: staff, equipment and rooms, at the unit costs
         cost["equipment"] = float(s["equipment_bought_yuan"].sum()) / 1e4
         cost["multimedia"] = ic["multimedia_room_10k_yuan"] * float(s["multimedia_rooms_added"].sum())
         cost["rooms"] = float(ic["music_room_10k_yuan"] * s["music_rooms_added"].sum() + ic["art_room_10k_yuan"] * s["art_rooms_added"].sum())
