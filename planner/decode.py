@@ -62,7 +62,7 @@ def _assignments(m: Model) -> pd.DataFrame:
     share = np.array([_value(v) for v in p["var"]])
     keep = share > 1e-6
     out = p.loc[keep, ["village_id", "band", "site_id", "distance_km", "boards"]].copy()
-    out["pupils"] = np.round(p.loc[keep, "pupils"].to_numpy() * share[keep], 3)
+    out["pupils"] = np.round(p.loc[keep, "pupils"].to_numpy() * share[keep], 6)
     out = out.rename(columns={"site_id": "school_id"})
     out["distance_km"] = out["distance_km"].round(4)
     return out[list(ASSIGNMENT_COLUMNS)].sort_values(["village_id", "band", "school_id"]).reset_index(drop=True)
@@ -150,7 +150,7 @@ def decode(m: Model, problem: Problem, result: SolveResult, *, build_seconds: fl
     t["merged_into"] = merged.reindex(sites.index).fillna("")
     t["action"] = [_action(b, a, k, e, bool(mi)) for b, a, k, e, mi in
                    zip(sites["type_before"], after, sites["kind"], expanded, t["merged_into"])]
-    t = pd.concat([t, classes, enrol.rename(columns=lambda b: f"pupils_{b}").round(3), boarders.rename("boarders").round(3),
+    t = pd.concat([t, classes, enrol.rename(columns=lambda b: f"pupils_{b}").round(6), boarders.rename("boarders").round(6),
                    added, costs.sum(axis=1).round(4).rename("cost_10k_yuan"), inv], axis=1)
     keep = (sites["kind"] == "school") | (after != "closed")
     t = t[keep.to_numpy()][[*SCHOOL_COLUMNS, *INVESTMENT_COLUMNS]].reset_index(drop=True)
