@@ -22,6 +22,8 @@ measured against it, so a plan from stage 2 alone still says how good it is.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pulp
 
@@ -72,24 +74,39 @@ def whole_catchment_fixing(m: Model) -> Fixing:
     return {v: float(round(x)) for v, x, k in zip(p["var"], share, keys) if k in whole_vb}
 
 
-def _fix(fixing: Fixing) -> list[tuple[pulp.LpVariable, float | None, float | None]]:
+@contextmanager
+def _fixed_at(fixing: Fixing) -> Iterator[None]:
+    """Variables held at the given values for the duration (bounds restored after)."""
     saved = [(v, v.lowBound, v.upBound) for v in fixing]
     for v, x in fixing.items():
         v.lowBound = v.upBound = x
-    return saved
+    try:
+        yield
+    finally:
+        for v, lo, hi in saved:
+            v.lowBound, v.upBound = lo, hi
 
 
-def _unfix(saved: list[tuple[pulp.LpVariable, float | None, float | None]]) -> None:
-    for v, lo, hi in saved:
-        v.lowBound, v.upBound = lo, hi
+@contextmanager
+def _relaxing(vars_: list[pulp.LpVariable]) -> Iterator[None]:
+    """The given integer variables continuous for the duration."""
+    for v in vars_:
+        v.cat = pulp.LpContinuous
+    try:
+        yield
+    finally:
+        for v in vars_:
+            v.cat = pulp.LpInteger
+
+
+def _whole(m: Model) -> list[pulp.LpVariable]:
+    """The whole-catchment (binary) assignment variables."""
+    return [v for v in m.pairs["var"] if v.cat == pulp.LpInteger]
 
 
 def _solve_fixed(m: Model, cfg: SolverConfig, fixing: Fixing) -> SolveResult:
-    saved = _fix(fixing)
-    try:
+    with _fixed_at(fixing):
         return solve(m, cfg)
-    finally:
-        _unfix(saved)
 
 
 def _result(status: str, obj: float | None, bound: float | None, solver: str, t0: float, msg: str,
@@ -154,22 +171,6 @@ def _repair_coverage(m: Model, tab, chosen: dict[str, str], targets: Bounds, mus
                 break
 
 
-def _relaxing(vars_: list[pulp.LpVariable]):
-    """Context: the given integer variables continuous for the duration."""
-    from contextlib import contextmanager
-
-    @contextmanager
-    def ctx():
-        for v in vars_:
-            v.cat = pulp.LpContinuous
-        try:
-            yield
-        finally:
-            for v in vars_:
-                v.cat = pulp.LpInteger
-    return ctx()
-
-
 def layout_start(m: Model, cfg: SolverConfig, targets: Bounds, serving: Serving) -> dict | None:
     """A complete split-catchment plan to warm-start stage 1: the LP
     relaxation, its site values rounded by :func:`round_layout`, and that
@@ -180,7 +181,7 @@ def layout_start(m: Model, cfg: SolverConfig, targets: Bounds, serving: Serving)
     if not lp.has_plan or lp.status == "interrupted":
         return None
     layout = round_layout(m, targets, serving)
-    with _relaxing([v for v in m.pairs["var"] if v.cat == pulp.LpInteger]):
+    with _relaxing(_whole(m)):
         r = _solve_fixed(m, _with(cfg, cfg.time_limit_s / 2), layout)
     return _snapshot(m) if r.has_plan and r.status != "interrupted" else None
 
@@ -190,7 +191,7 @@ def _relaxed(m: Model, cfg: SolverConfig, targets: Bounds, serving: Serving) -> 
     t0 = time.perf_counter()
     start = layout_start(m, _with(cfg, cfg.time_limit_s * START_SHARE), targets, serving)
     rest = _with(cfg, cfg.time_limit_s - (time.perf_counter() - t0))
-    with _relaxing([v for v in m.pairs["var"] if v.cat == pulp.LpInteger]):
+    with _relaxing(_whole(m)):
         return solve(m, rest, warm_start=start)
 
 
@@ -212,7 +213,7 @@ def solve_staged(m: Model, cfg: SolverConfig, *, targets: Bounds | None = None,
     stage 1's warm start."""
     targets = targets or {}
     serving = serving or {b: set(t) for b, t in SERVES.items()}
-    if not any(v.cat == pulp.LpInteger for v in m.pairs["var"]):
+    if not _whole(m):
         return solve(m, cfg)
     t0 = time.perf_counter()
     left = lambda: cfg.time_limit_s - (time.perf_counter() - t0)  # noqa: E731
