@@ -117,7 +117,8 @@ def run(
                   highlight=False, soft_wrap=True)
     gap_txt = "n/a" if s["mip_gap"] is None else f"{100 * s['mip_gap']:.2f} %"
     out.print(f"status {s['status']}, objective {s['objective']:,.1f}, gap {gap_txt}, "
-              f"cost {s['cost_10k_yuan']['total']:,.1f} of budget {s['budget_10k_yuan']} (10k yuan)")
+              f"cost {s['cost_10k_yuan']['total']:,.1f} (10k yuan); budget {s['budget_10k_yuan']} "
+              f"for {s['budget_covers']} costs: {s['cost_budgeted_10k_yuan']:,.1f} used")
     out.print(f"schools after: {s['counts_after']}")
     out.print(f"run folder: {folder.resolve()}")
 

@@ -36,18 +36,27 @@ import pandas as pd
 import pulp
 
 from planner import BANDS, TYPES
+from planner.indicators import unit_cost_10k_yuan
 from planner.model import Model, build_model
 from planner.problem import Problem
 from planner.staged import solve_staged
 from planner.travel import attach_distances, band_limit_km
 
 FAMILIES: dict[str, tuple[str, ...]] = {
-    "targets": ("target_count", "target_min", "target_max"),
     "budget": ("budget_total", "budget_category"),
-    "caps": ("school_cap", "class_cap", "site_classes", "site_room"),
+    "targets": ("target_count", "target_min", "target_max"),
     "distance": (),
+    "caps": ("school_cap", "class_cap", "site_classes", "site_room"),
+    "standards": ("teaching_area", "sports_area", "living_area", "area_nine", "area_balance", "standard",
+                  "standard_nine"),
 }
-"""Relaxable groups and the model rows each relaxes (distance works on pairs)."""
+"""Relaxable groups, in the order a county would reach for them, and the
+model rows each relaxes (distance works on pairs). ``standards`` matters when
+shortfalls are not allowed (``indicators.allow_shortfalls: false``)."""
+
+STANDARD_UNIT = {"teaching_area": "teaching_area", "sports_area": "sports_area", "living_area": "living_area",
+                 "area_balance": None, "area_nine": None}
+"""Row family -> the unit-cost key of its slack (``None``: read from the row's key)."""
 
 DISTANCE_FACTOR = 2.0
 DISTANCE_EXTRA_KM = 5.0
@@ -55,14 +64,19 @@ DISTANCE_EXTRA_KM = 5.0
 DISTANCE_EXTRA_KM if longer, may be used in the diagnosis."""
 
 PENALTY = {
-    "target": 10.0,          # per school off the target
     "budget_pct": 1.0,       # per 1 % of the budget exceeded
-    "cap_pct": 1.0,          # per 1 % of a school's (or class's) cap exceeded, per school
-    "classes_pct": 1.0,      # per 1 % of a site's max_classes exceeded
-    "room_per_100_m2": 1.0,  # per 100 m² beyond the free site area
+    "target": 10.0,          # per school off the target
     "distance_pupil": 0.01,  # per pupil beyond a band's limit ...
     "distance_pct": 0.01,    # ... plus per pupil per 1 % of the limit exceeded
+    "cap_pct": 10.0,         # per 1 % of a school's (or class's) cap exceeded, per school
+    "classes_pct": 10.0,     # per 1 % of a site's max_classes exceeded
+    "room_per_100_m2": 10.0,  # per 100 m² beyond the free site area
+    "standard_pct": 10.0,    # per 1 % of the budget (or per 100 10k yuan) a standard's gap would cost
 }
+"""The national caps and standards are the rules the plan exists to meet:
+breaking them costs ten times what breaking the budget or a target does, so
+the combined diagnosis names the budget, the targets or the trips first when
+changing them is enough."""
 
 
 def relaxed_problem(problem: Problem, factor: float = DISTANCE_FACTOR) -> Problem:
@@ -118,7 +132,23 @@ def _row_scale(problem: Problem, family: str, key: list[str]) -> float:
         return PENALTY["cap_pct"] * 100.0 / max(scen.caps.class_size.get(key[1]) or 45, 1)
     if family == "site_classes":
         return PENALTY["classes_pct"] * 100.0 / max(float(problem.sites.at[key[0], "max_classes"]), 1.0)
-    return PENALTY["room_per_100_m2"] / 100.0
+    if family == "site_room":
+        return PENALTY["room_per_100_m2"] / 100.0
+    per_pct = 100.0 / max(scen.budget.total_10k_yuan or 100.0, 1.0)
+    return PENALTY["standard_pct"] * per_pct * _unit_10k_yuan(problem, family, key)
+
+
+def _standard_kind(family: str, key: list[str]) -> str:
+    """The resource a standards row is about (``teaching_area``, ``qualified``, ...)."""
+    return STANDARD_UNIT.get(family) or (f"{key[1]}_area" if family.startswith("area_") else key[1])
+
+
+def _unit_10k_yuan(problem: Problem, family: str, key: list[str]) -> float:
+    """10k yuan per unit of a standards row's slack (m², teacher, room; equipment rows are in 10k yuan)."""
+    kind = _standard_kind(family, key)
+    if kind == "living_area":
+        return problem.scenario.costs.living_yuan_per_m2 / 1e4
+    return 1.0 if kind == "equipment" else unit_cost_10k_yuan(problem.scenario).get(kind, 1.0)
 
 
 def elastic_model(problem: Problem, relax: frozenset[str], relaxed: Problem | None = None) -> tuple[Model, dict]:
@@ -202,6 +232,13 @@ def _row_relaxations(problem: Problem, m: Model, slacks: dict) -> list[dict]:
                 cap = scen.caps.class_size.get(key[1])
                 msg = f"school {_site_label(problem, s)}: {size:,.0f} {key[1]} pupils over {cap} per class"
                 out.append({**base, "level": key[1], "class_size": cap, "over_pupils": round(size, 1), "message": msg})
+            elif fam in FAMILIES["standards"]:
+                kind = _standard_kind(fam, key)
+                cost = size * _unit_10k_yuan(problem, fam, key)
+                msg = (f"school {_site_label(problem, s)}: {kind} {size:,.1f} short of the standard "
+                       f"({cost:,.1f} 10k yuan to close)")
+                out.append({**base, "standard": kind, "short": round(size, 3), "cost_to_close_10k_yuan": round(cost, 1),
+                            "message": msg})
             elif fam == "site_classes":
                 mx = int(problem.sites.at[s, "max_classes"])
                 msg = f"school {_site_label(problem, s)}: needs {mx + size:.0f} classes, max_classes is {mx}"
@@ -209,6 +246,7 @@ def _row_relaxations(problem: Problem, m: Model, slacks: dict) -> list[dict]:
             else:
                 msg = f"school {_site_label(problem, s)}: needs {size:,.0f} m² more ground than its free site area"
                 out.append({**base, "over_m2": round(size, 1), "message": msg})
+        out[-1] = {"group": GROUP_OF[fam], **out[-1]}
     return out
 
 
@@ -225,7 +263,7 @@ def _distance_relaxations(problem: Problem, m: Model) -> list[dict]:
         schools = sorted(g["site_id"].unique())
         lim = float(g["limit_km"].iloc[0])
         n = float(g["pupils_beyond"].sum())
-        out.append({"kind": "distance", "band": band, "township": town, "limit_km": lim,
+        out.append({"group": "distance", "kind": "distance", "band": band, "township": town, "limit_km": lim,
                     "max_trip_km": round(float(g["distance_km"].max()), 2), "pupils": round(n, 1),
                     "villages": villages, "schools": schools,
                     "message": f"band {band} in {town or 'no township'}: {n:,.0f} pupils of {len(villages)} village(s) "
@@ -266,14 +304,38 @@ def _unreached(problem: Problem, pairs: pd.DataFrame) -> list[dict]:
 
 
 def _groups_present(problem: Problem) -> list[str]:
-    """The groups this scenario has rows for (no targets: nothing to relax there)."""
+    """The groups this scenario has rows for, in the order of :data:`FAMILIES`
+    (no targets: nothing to relax there; standards only where they are hard)."""
     scen = problem.scenario
-    out = []
-    if any(scen.target_bounds(t) != (None, None) for t in TYPES):
-        out.append("targets")
-    if scen.budget.total_10k_yuan is not None or scen.budget.by_category_10k_yuan:
-        out.append("budget")
-    out += ["caps", "distance"]
+    present = {
+        "budget": scen.budget.total_10k_yuan is not None or bool(scen.budget.by_category_10k_yuan),
+        "targets": any(scen.target_bounds(t) != (None, None) for t in TYPES),
+        "distance": True,
+        "caps": True,
+        "standards": scen.standards.enabled and not (scen.indicators.enabled and scen.indicators.allow_shortfalls),
+    }
+    return [g for g in FAMILIES if present[g]]
+
+
+GROUP_OF = {fam: g for g, fams in FAMILIES.items() for fam in fams}
+"""Row family -> relaxable group."""
+
+
+def _alone(problem: Problem, groups: list[str], combined: dict, total: float, t0: float, relaxed: Problem,
+           done: dict) -> dict:
+    """Each group relaxed by itself (``done``: groups already solved). When
+    the combined diagnosis broke the limits of one group only, that plan
+    already shows the group is enough alone, so it is not solved again."""
+    used = {r["group"] for r in combined.get("relaxations", [])}
+    out = dict(done)
+    for i, g in enumerate(groups):
+        if g in out:
+            continue
+        if combined.get("feasible") and used == {g}:
+            out[g] = {**combined, "relaxed": [g], "from": "combined"}
+            continue
+        left = total - (time.perf_counter() - t0)
+        out[g] = elastic_solve(problem, frozenset([g]), time_limit_s=max(left / (len(groups) - i), 1.0), relaxed=relaxed)
     return out
 
 
@@ -283,17 +345,21 @@ def diagnose(problem: Problem, *, time_limit_s: float | None = None, reasons: li
 
     ``combined`` relaxes every group at once; ``alone`` relaxes one group at a
     time and says whether that group alone can make the scenario feasible.
+    The budget alone is solved first, with half the time: "raise the budget
+    to X" is the answer a county can act on, and the elastic solves are MIPs
+    as hard as the plan's own.
     ``reasons`` are the checks' findings when the conflict was found before solving.
     """
     t0 = time.perf_counter()
     total = float(time_limit_s if time_limit_s is not None else min(problem.scenario.solver.time_limit_s, 120.0))
     groups = _groups_present(problem)
     relaxed = relaxed_problem(problem)
-    combined = elastic_solve(problem, frozenset(groups), time_limit_s=total / 2, relaxed=relaxed)
-    alone = {}
-    for g in groups:
-        left = total - (time.perf_counter() - t0)
-        alone[g] = elastic_solve(problem, frozenset([g]), time_limit_s=max(left / (len(groups) + 1), 1.0), relaxed=relaxed)
+    first = {}
+    if "budget" in groups:  # the plainest answer a county can act on: how much money would do
+        first["budget"] = elastic_solve(problem, frozenset(["budget"]), time_limit_s=total / 2, relaxed=relaxed)
+    left = total - (time.perf_counter() - t0)
+    combined = elastic_solve(problem, frozenset(groups), time_limit_s=max(left / 2, 1.0), relaxed=relaxed)
+    alone = _alone(problem, groups, combined, total, t0, relaxed, first)
     lines = [r["message"] for r in combined.get("relaxations", [])]
     fixes = [g for g, a in alone.items() if a["feasible"]]
     return {

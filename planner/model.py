@@ -49,6 +49,8 @@ class Model:
     """Boarders of each site, defined once by ``boarding[s]``."""
     standards: dict[tuple[str, str], pulp.LpVariable] = field(default_factory=dict)
     """Investment and shortfall variables of :mod:`planner.model_standards`, keyed (site, name)."""
+    allow_shortfalls: bool = True
+    """Standards may fall short at a price (``indicators.allow_shortfalls``)."""
 
     def add(self, family: str, key: tuple, constraint: pulp.LpConstraint) -> None:
         """Register a row as ``family[k1,k2,...]`` and add it to the LP."""
@@ -287,12 +289,13 @@ def cost_expressions(m: Model, problem: Problem) -> dict[str, pulp.LpAffineExpre
 
 
 def add_budget(m: Model, problem: Problem) -> None:
-    """``budget_total``: all costs <= budget; ``budget_category[k]``: per category."""
+    """``budget_total``: the costs the budget covers <= budget (``budget.covers``);
+    ``budget_category[k]``: per category."""
     b = problem.scenario.budget
     if b.total_10k_yuan is not None:
-        m.add("budget_total", (), pulp.lpSum(m.cost.values()) <= b.total_10k_yuan)
+        m.add("budget_total", (), pulp.lpSum(e for k, e in m.cost.items() if b.covered(k)) <= b.total_10k_yuan)
     for k, limit in sorted(b.by_category_10k_yuan.items()):
-        m.add("budget_category", (k,), m.cost[k] <= limit)
+        m.add("budget_category", (k,), m.cost.get(k, 0) <= limit)
 
 
 def set_objective(m: Model, problem: Problem) -> None:

@@ -22,6 +22,9 @@ Per site (never per pair, so the model grows by a few dozen columns a site):
   and fit-out per room, not new floor.
 
 Standards are linear because pupils are: ``resource >= standard x pupils``.
+The floor-area rows of ``add_areas`` (teaching, sports ground) take the same
+kind of shortfall (``add_area_shortfalls``); ``indicators.allow_shortfalls:
+false`` makes every standard hard again.
 Each such row carries a shortfall variable (``short[s,k]``, in the resource's
 unit) priced in the objective at its unit cost x
 ``shortfall_penalty_per_10k_yuan``: when the budget allows, no shortfall is
@@ -140,11 +143,28 @@ def resource_expr(m, problem: Problem, s: str, k: str):
     return stock + _v(m, s, f"in_{col}") - _v(m, s, f"out_{col}") + pulp.lpSum(_v(m, s, h) for h in hires)
 
 
-def _short(m, s: str, k: str) -> pulp.LpVariable:
+def _short(m, s: str, k: str) -> pulp.LpVariable | float:
+    """The priced shortfall of indicator ``k`` at ``s`` (0 when shortfalls are not allowed)."""
+    if not m.allow_shortfalls:
+        return 0.0
     key = (s, f"short_{k}")
     if key not in m.standards:
         m.standards[key] = _var(m, f"short[{s},{k}]")
     return m.standards[key]
+
+
+def add_area_shortfalls(m) -> None:
+    """``teaching_area[s]`` and ``sports_area[s]`` (the rows of ``add_areas``)
+    take the shortfall ``short[s,teaching_area]`` / ``short[s,sports_area]``:
+    a budget below the floor-area standards then gives a plan that keeps the
+    cheapest gaps and reports them, not no plan. The dormitory row
+    (``living_area``) stays hard: a boarder needs a bed."""
+    if not m.allow_shortfalls:
+        return
+    for name, c in m.rows.items():
+        fam, _, rest = name.partition("[")
+        if fam in ("teaching_area", "sports_area"):
+            c.expr.addterm(_short(m, rest[:-1], fam), 1.0)
 
 
 def add_closure_moves(m, problem: Problem, ids: list[str]) -> None:
@@ -293,7 +313,9 @@ def add_standard_investments(m, problem: Problem, floors: dict | None = None) ->
     (call after ``cost_expressions`` and before ``add_budget``)."""
     if not (problem.scenario.indicators.enabled and problem.scenario.standards.enabled) or m.open.empty:
         return
+    m.allow_shortfalls = problem.scenario.indicators.allow_shortfalls
     ids = add_investment_variables(m, problem)
+    add_area_shortfalls(m)
     add_closure_moves(m, problem, ids)
     add_indicator_floors(m, problem, ids, floors)
     add_rooms(m, problem, ids)

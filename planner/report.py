@@ -97,9 +97,11 @@ def _num(v: object, digits: int = 0) -> str:
 
 def _cards(summary: dict) -> str:
     cost, budget = summary["cost_10k_yuan"]["total"], summary.get("budget_10k_yuan")
+    used = summary.get("cost_budgeted_10k_yuan", cost)
+    scope = "（工程建设部分）" if summary.get("budget_covers") == "construction" else ""
     cards = []
-    share = f"预算 {budget:,.0f} 万元，占 {100 * cost / budget:.1f}%" if budget else "未设预算"
-    cls = "ok" if budget is None or cost <= budget + 1e-6 else "bad"
+    share = f"预算{scope} {budget:,.0f} 万元，占 {100 * used / budget:.1f}%" if budget else "未设预算"
+    cls = "ok" if budget is None or used <= budget + 1e-6 else "bad"
     cards.append(("投资合计（万元）", f"<span class='{cls}'>{cost:,.0f}</span>", share))
     after, targets = summary.get("counts_after", {}), summary.get("targets", {})
     for t in TYPES:

@@ -104,9 +104,24 @@ class Range(_Frozen):
     max: Optional[int] = Field(None, ge=0)
 
 
+CONSTRUCTION = ("teaching", "living", "sports", "new_build", "upgrade", "land")
+"""Cost categories of building works (the motivating plan's budget covers these)."""
+
+
 class BudgetConfig(_Frozen):
+    """``total_10k_yuan`` limits the categories ``covers`` names: ``all`` of
+    them, or ``construction`` only (floor areas, new builds, upgrades, land),
+    when equipment, rooms and staff are funded from other lines (装备经费,
+    编制); ``by_category_10k_yuan`` limits single categories."""
+
     total_10k_yuan: Optional[float] = Field(None, ge=0)
-    by_category_10k_yuan: dict[Literal["teaching", "living", "sports", "new_build", "land"], float] = {}
+    covers: Literal["all", "construction"] = "all"
+    by_category_10k_yuan: dict[Literal["teaching", "living", "sports", "new_build", "upgrade", "land", "equipment",
+                                       "multimedia", "rooms", "teachers"], float] = {}
+
+    def covered(self, category: str) -> bool:
+        """Whether ``total_10k_yuan`` counts this cost category."""
+        return self.covers == "all" or category in CONSTRUCTION
 
 
 class CostConfig(_Frozen):
@@ -180,6 +195,8 @@ class IndicatorConfig(_Frozen):
     nine_year_split: Literal["pupils", "standard"] = "pupils"
     staff_total: Optional[int] = Field(None, ge=0, description="county teacher quota (编制) after the plan")
     max_hires: Optional[int] = Field(None, ge=0)
+    allow_shortfalls: bool = Field(True, description="false: every planned standard, floor areas included, is a hard rule "
+                                   "(a budget below it gives no plan but a diagnosis)")
     shortfall_penalty_per_10k_yuan: float = Field(1000.0, ge=0, description="objective weight of each 10k yuan it would cost to close a shortfall")
     balance_rounds: int = Field(3, ge=1, description="solves at most, tightening the balance bands after each")
     costs: InvestmentCosts = InvestmentCosts()

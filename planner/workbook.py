@@ -177,8 +177,14 @@ def summary_rows(summary: dict, problem: Problem | None = None) -> list[tuple[st
         rows.append(("投资（万元）", COST_ZH.get(k, k), float(v), "" if lim is None else float(lim),
                      "" if lim is None else ok[v <= lim + 1e-6]))
     tot = float(cost.get("total", 0.0))
-    rows.append(("投资（万元）", "投资合计", tot, "" if budget is None else float(budget),
-                 "" if budget is None else ok[tot <= budget + 1e-6]))
+    used = float(summary.get("cost_budgeted_10k_yuan", tot))
+    if summary.get("budget_covers") == "construction":
+        rows.append(("投资（万元）", "投资合计", tot, "", ""))
+        rows.append(("投资（万元）", "其中工程建设", used, "" if budget is None else float(budget),
+                     "" if budget is None else ok[used <= budget + 1e-6]))
+    else:
+        rows.append(("投资（万元）", "投资合计", tot, "" if budget is None else float(budget),
+                     "" if budget is None else ok[tot <= budget + 1e-6]))
     for k in AREA_KINDS:
         rows.append(("新增面积（m²）", AREA_ZH[k], float(summary.get("added_area_m2", {}).get(k, 0.0)), "", ""))
     pupils, boarders = summary.get("pupils", {}), summary.get("boarders", {})

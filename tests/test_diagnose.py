@@ -46,7 +46,8 @@ def test_a_target_that_strands_a_village_is_named(tmp_path):
 
 
 def test_the_budget_needed_is_the_smallest_that_works(tmp_path):
-    scen = {"standards": {"enabled": True}, "targets": {"primary": 2}, "budget": {"total_10k_yuan": 10.0}}
+    scen = {"standards": {"enabled": True}, "indicators": {"enabled": False}, "targets": {"primary": 2},
+            "budget": {"total_10k_yuan": 10.0}}
     problem = prepare(_case(tmp_path, scen))
     d = diagnose(problem, time_limit_s=30)
     (rel,) = d["alone"]["budget"]["relaxations"]

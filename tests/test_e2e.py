@@ -17,9 +17,12 @@ from tests.checker import check_run
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
-PROVED_INFEASIBLE = {"fangcheng-2030-budget-cut"}
-"""Variants whose answer is "no plan": a 30 % cut cannot pay for the hard
-floor-area standards; the run must prove it and explain why (exit 3)."""
+PROVED_INFEASIBLE: set[str] = set()
+"""Variants whose answer is "no plan": the run must prove it and explain why
+(exit 3), naming the budget. None today: the demo's diagnosis of the 30 % cut
+with hard standards finds no elastic plan within two minutes (issue 7)."""
+SHORT_OF_STANDARD = {"fangcheng-2030-budget-cut"}
+"""Variants whose budget cannot close every gap: the plan reports them."""
 
 
 @pytest.mark.slow
@@ -31,14 +34,22 @@ def test_scenario_runs_and_passes_the_checker(tmp_path, scenario):
         assert res.exit_code == 3, res.output
         assert "infeasible" in res.output and "relax" in res.output.lower()
         assert sorted(p.name for p in out.iterdir()) == ["diagnosis.json"]
+        d = json.loads((out / "diagnosis.json").read_text(encoding="utf-8"))
+        assert "budget" in d["enough_alone"], d["summary"]
         return
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["status"] in ("optimal", "feasible", "time_limit")
     assert all(t["met"] for t in summary["targets"].values())
     budget = summary["budget_10k_yuan"]
-    assert budget is None or summary["cost_10k_yuan"]["total"] <= budget + 1e-6
+    assert budget is None or summary["cost_budgeted_10k_yuan"] <= budget + 1e-6
     assert check_run(out) == []
+    short = summary["shortfalls"]
+    if scenario.stem in SHORT_OF_STANDARD:
+        assert short["count"] > 0 and short["cost_to_close_10k_yuan"] > 0
+        assert {"teaching_area", "sports_area"} & set(short["cost_to_close_by_indicator_10k_yuan"])
+    elif short["count"] == 0:
+        assert summary["indicators"]["all_schools_pass"], "every gap closed, yet a school fails"
 
 
 def test_validate_reports_the_demo(tmp_path):

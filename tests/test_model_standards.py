@@ -118,3 +118,65 @@ def test_balance_rounds_bring_the_cv_within_its_limit(tmp_path, solve_to_folder)
     assert summary["indicators"]["primary"]["equipment"]["cv"] == pytest.approx(cv, abs=1e-3)
     assert summary["indicators"]["primary"]["equipment"]["before"]["cv"] is None  # no pupils enrolled today
     assert s.loc["B", "equipment_bought_yuan"] > 2000 * 50  # lifted beyond the standard, for balance
+
+
+def _short_of_area(tmp_path, budget: float, extra: dict | None = None, equipment_yuan: float = 500000):
+    """One primary of 100 pupils with no floor area at all; only the teaching
+    and sports areas cost money (every other resource is already there)."""
+    a = school("A", 0, 0, "primary", classes_primary=3, teaching_area_m2=0, sports_area_m2=0, teachers=20,
+               teachers_qualified=10, teachers_backbone=3, teachers_pe_art=3, equipment_value_yuan=equipment_yuan,
+               multimedia_rooms=5, music_rooms=1, art_rooms=1)
+    scen = {"solver": {"threads": 1}, "budget": {"total_10k_yuan": budget},
+            "objective": {"per_10k_yuan": 0.0}, **(extra or {})}
+    return make_case(tmp_path, [village("V1", 0, 0, 50, 50)], [a], scenario=scen)
+
+
+NEED_10K_YUAN = (4.5 * 3001 + 7.5 * 491) * 100 / 1e4
+"""What the standards of 100 primary pupils cost from nothing (teaching and sports ground)."""
+
+
+def test_a_budget_below_the_standard_leaves_gaps_that_cost_the_difference(tmp_path, solve_to_folder):
+    """Budget 60 of the 171.9 the areas need: the plan spends the 60 and
+    reports gaps whose cost to close is exactly the rest; the checker accepts
+    the areas below standard because they are reported."""
+    from tests.checker import check_run
+
+    run, folder = solve_to_folder(_short_of_area(tmp_path, 60.0))
+    s, summary = _read(folder)
+    assert summary["cost_budgeted_10k_yuan"] == pytest.approx(60.0, abs=1e-3)
+    short = summary["shortfalls"]
+    assert set(short["cost_to_close_by_indicator_10k_yuan"]) <= {"teaching_area", "sports_area"}
+    assert short["cost_to_close_10k_yuan"] == pytest.approx(NEED_10K_YUAN - 60.0, abs=0.01)
+    for item in short["items"]:
+        kind = item["indicator"].removesuffix("_area")
+        assert item["present"] == pytest.approx(s.at["A", f"{kind}_area_added_m2"], abs=1e-3)
+        assert item["gap"] == pytest.approx(item["required"] - item["present"], abs=1e-3)
+    assert check_run(folder) == []
+    tampered = summary | {"shortfalls": {**short, "items": []}}
+    (folder / "summary.json").write_text(json.dumps(tampered, ensure_ascii=False), encoding="utf-8")
+    assert any(v.endswith("m²") and "_area" in v for v in check_run(folder))
+
+
+def test_without_shortfalls_the_same_budget_has_no_plan(tmp_path):
+    from planner.errors import InfeasibleError
+    from planner.pipeline import run_scenario
+
+    with pytest.raises(InfeasibleError) as e:
+        run_scenario(_short_of_area(tmp_path, 60.0, {"indicators": {"allow_shortfalls": False}}))
+    d = e.value.diagnosis
+    (need,) = d["combined"]["relaxations"]  # the budget, not the standards: they cost ten times more to break
+    assert need["group"] == "budget" and need["needed_10k_yuan"] == pytest.approx(NEED_10K_YUAN, abs=0.1)
+    assert d["alone"]["budget"]["relaxations"] == [need] and "budget" in d["enough_alone"]
+    assert "standards" in d["alone"] and d["summary"] == [need["message"]]
+
+
+def test_a_construction_budget_leaves_equipment_and_staff_outside(tmp_path, solve_to_folder):
+    """``covers: construction``: the budget holds the areas; the equipment a
+    school lacks is still bought, outside it, and counted in the total."""
+    budget = {"budget": {"total_10k_yuan": NEED_10K_YUAN + 0.01, "covers": "construction"}}
+    _, folder = solve_to_folder(_short_of_area(tmp_path, 0.0, budget, equipment_yuan=100000))  # 100,000 yuan short
+    s, summary = _read(folder)
+    assert summary["shortfalls"]["count"] == 0 and summary["indicators"]["all_schools_pass"]
+    assert summary["cost_10k_yuan"]["equipment"] == pytest.approx(10.0, abs=1e-3)
+    assert summary["cost_budgeted_10k_yuan"] == pytest.approx(NEED_10K_YUAN, abs=1e-3)
+    assert summary["cost_10k_yuan"]["total"] == pytest.approx(NEED_10K_YUAN + 10.0, abs=1e-3)
