@@ -54,10 +54,6 @@ FAMILIES: dict[str, tuple[str, ...]] = {
 model rows each relaxes (distance works on pairs). ``standards`` matters when
 shortfalls are not allowed (``indicators.allow_shortfalls: false``)."""
 
-STANDARD_UNIT = {"teaching_area": "teaching_area", "sports_area": "sports_area", "living_area": "living_area",
-                 "area_balance": None, "area_nine": None}
-"""Row family -> the unit-cost key of its slack (``None``: read from the row's key)."""
-
 DISTANCE_FACTOR = 2.0
 DISTANCE_EXTRA_KM = 5.0
 """Trips up to DISTANCE_FACTOR times a band's limit, or the limit plus
@@ -140,7 +136,9 @@ def _row_scale(problem: Problem, family: str, key: list[str]) -> float:
 
 def _standard_kind(family: str, key: list[str]) -> str:
     """The resource a standards row is about (``teaching_area``, ``qualified``, ...)."""
-    return STANDARD_UNIT.get(family) or (f"{key[1]}_area" if family.startswith("area_") else key[1])
+    if family.endswith("_area"):
+        return family
+    return f"{key[1]}_area" if family.startswith("area_") else key[1]
 
 
 def _unit_10k_yuan(problem: Problem, family: str, key: list[str]) -> float:

@@ -121,9 +121,9 @@ def assignment_fixing(m: Model) -> Fixing:
                                    for v in m.pairs["var"]}}
 
 
-def _solve_fixed(m: Model, cfg: SolverConfig, fixing: Fixing) -> SolveResult:
+def _solve_fixed(m: Model, cfg: SolverConfig, fixing: Fixing, start: dict | None = None) -> SolveResult:
     with _fixed_at(fixing):
-        return solve(m, cfg)
+        return solve(m, cfg, warm_start=start)
 
 
 def _result(status: str, obj: float | None, bound: float | None, solver: str, t0: float, msg: str,
@@ -221,19 +221,13 @@ def _fixed(m: Model, cfg: SolverConfig, left, relaxed_objective: float) -> Solve
     if r.status == "interrupted" or (r.has_plan and (_gap(r.objective, relaxed_objective) or 0.0) <= cfg.mip_gap):
         return r
     first = (r, _snapshot(m)) if r.has_plan else None
-    r2 = _solve_with_layout(m, cfg, left, layout, first[1] if first else None)
+    r2 = _solve_fixed(m, _with(cfg, left() * FIX_SHARE), layout, first[1] if first else None)
     if r2.has_plan and (first is None or r2.objective <= first[0].objective):
         return r2
     if first is None:
         return None
     _restore(first[1])
     return first[0]
-
-
-def _solve_with_layout(m: Model, cfg: SolverConfig, left, layout: Fixing, start: dict | None) -> SolveResult:
-    """Whole catchments chosen afresh on a fixed layout."""
-    with _fixed_at(layout):
-        return solve(m, _with(cfg, left() * FIX_SHARE), warm_start=start)
 
 
 def _whole_investments(m: Model, cfg: SolverConfig, left, r2: SolveResult | None) -> SolveResult | None:

@@ -178,13 +178,12 @@ def summary_rows(summary: dict, problem: Problem | None = None) -> list[tuple[st
                      "" if lim is None else ok[v <= lim + 1e-6]))
     tot = float(cost.get("total", 0.0))
     used = float(summary.get("cost_budgeted_10k_yuan", tot))
-    if summary.get("budget_covers") == "construction":
-        rows.append(("投资（万元）", "投资合计", tot, "", ""))
-        rows.append(("投资（万元）", "其中工程建设", used, "" if budget is None else float(budget),
-                     "" if budget is None else ok[used <= budget + 1e-6]))
-    else:
-        rows.append(("投资（万元）", "投资合计", tot, "" if budget is None else float(budget),
-                     "" if budget is None else ok[tot <= budget + 1e-6]))
+    label = "投资合计"
+    if summary.get("budget_covers") == "construction":  # the budget limits a part: show the whole, then the part
+        rows.append(("投资（万元）", label, tot, "", ""))
+        label = "其中工程建设"
+    rows.append(("投资（万元）", label, used, "" if budget is None else float(budget),
+                 "" if budget is None else ok[used <= budget + 1e-6]))
     for k in AREA_KINDS:
         rows.append(("新增面积（m²）", AREA_ZH[k], float(summary.get("added_area_m2", {}).get(k, 0.0)), "", ""))
     pupils, boarders = summary.get("pupils", {}), summary.get("boarders", {})

@@ -45,13 +45,19 @@ def test_the_corpus_base_is_valid(corpus, tmp_path):
     assert (tmp_path / "out" / "summary.json").is_file()
 
 
-@pytest.mark.parametrize("case", [c for c, (code, _) in make_corpus.CASES.items() if code == 2])
-def test_bad_input_names_the_place_and_writes_nothing(corpus, tmp_path, case):
+def _run_case(corpus, tmp_path, case: str, code: int):
+    """Run a corpus case; assert its exit code and every expected piece of the message."""
     _, expected = make_corpus.CASES[case]
     res = _run(corpus[case], tmp_path / "out")
-    assert res.exit_code == 2, res.output
+    assert res.exit_code == code, res.output
     for piece in expected:
         assert piece in res.output, f"{case}: {piece!r} missing from:\n{res.output}"
+    return res, expected
+
+
+@pytest.mark.parametrize("case", [c for c, (code, _) in make_corpus.CASES.items() if code == 2])
+def test_bad_input_names_the_place_and_writes_nothing(corpus, tmp_path, case):
+    res, _ = _run_case(corpus, tmp_path, case, 2)
     assert "Traceback" not in res.output
     assert not (tmp_path / "out").exists()
     assert [p.name for p in tmp_path.iterdir()] == []  # no temporary folder either
@@ -59,11 +65,7 @@ def test_bad_input_names_the_place_and_writes_nothing(corpus, tmp_path, case):
 
 @pytest.mark.parametrize("case", [c for c, (code, _) in make_corpus.CASES.items() if code == 3])
 def test_conflicts_before_solving_give_both_numbers_and_a_diagnosis(corpus, tmp_path, case):
-    _, expected = make_corpus.CASES[case]
-    res = _run(corpus[case], tmp_path / "out")
-    assert res.exit_code == 3, res.output
-    for piece in expected:
-        assert piece in res.output, f"{case}: {piece!r} missing from:\n{res.output}"
+    _, expected = _run_case(corpus, tmp_path, case, 3)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["diagnosis.json"]
     d = json.loads((tmp_path / "out" / "diagnosis.json").read_text(encoding="utf-8"))
     assert d["stage"] == "checks" and any(expected[0] in r for r in d["reasons"])
