@@ -24,7 +24,7 @@ demo: $(STAMP) system-deps
 	$(BIN)/planner run $(SCEN) --out $(OUT) --force
 
 test: $(STAMP) system-deps
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow"

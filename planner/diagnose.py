@@ -39,7 +39,8 @@ from planner import BANDS, TYPES
 from planner.indicators import unit_cost_10k_yuan
 from planner.model import Model, build_model
 from planner.problem import Problem
-from planner.staged import solve_staged
+from planner.solve import solve
+from planner.staged import guides, relaxing, solve_staged
 from planner.travel import attach_distances, band_limit_km
 
 FAMILIES: dict[str, tuple[str, ...]] = {
@@ -53,6 +54,9 @@ FAMILIES: dict[str, tuple[str, ...]] = {
 """Relaxable groups, in the order a county would reach for them, and the
 model rows each relaxes (distance works on pairs). ``standards`` matters when
 shortfalls are not allowed (``indicators.allow_shortfalls: false``)."""
+
+FLOOR_SHARE = 0.25
+"""Share of the diagnosis time for :func:`budget_floor` (an LP: it stops when solved)."""
 
 DISTANCE_FACTOR = 2.0
 DISTANCE_EXTRA_KM = 5.0
@@ -270,6 +274,41 @@ def _distance_relaxations(problem: Problem, m: Model) -> list[dict]:
     return out
 
 
+def budget_floor(problem: Problem, *, time_limit_s: float) -> dict | None:
+    """The least total budget any plan needs, proved by a linear program:
+    the budget-alone elastic model with every integer relaxed (catchments
+    split, schools and classes fractional) and the category limits kept. Its
+    least overrun is a lower bound on every plan's, so a positive one proves
+    the budget short by at least that much, whatever else the plan does; an
+    infeasible one proves no budget is enough. None without a total budget
+    or when the LP is not solved in time."""
+    limit = problem.scenario.budget.total_10k_yuan
+    if limit is None:
+        return None
+    m, slacks = elastic_model(problem, frozenset(["budget"]))
+    for name, (fam, _, vs) in slacks.items():
+        if fam != "budget_total":
+            for v in vs:
+                v.upBound = 0.0
+    cfg = problem.scenario.solver.model_copy(update={"time_limit_s": max(time_limit_s, 1.0)})
+    with relaxing([v for v in m.lp.variables() if v.cat == pulp.LpInteger]):
+        res = solve(m, cfg)
+    if res.status == "interrupted":
+        raise KeyboardInterrupt
+    if res.status == "infeasible":
+        return {"limit_10k_yuan": limit, "enough": False,
+                "message": "no budget is enough: the other rules conflict even with catchments split (LP relaxation)"}
+    if res.status != "optimal":
+        return None
+    over = sum(_value(v) for _, (fam, _, vs) in slacks.items() if fam == "budget_total" for v in vs)
+    short = over > 1e-6 * max(limit, 1.0)
+    return {"limit_10k_yuan": limit, "enough": False if short else None,
+            "needed_at_least_10k_yuan": round(limit + over, 1), "short_at_least_10k_yuan": round(over, 1),
+            "message": (f"budget {limit:,.0f} (10k yuan) is at least {over:,.0f} short: even with catchments split "
+                        f"(LP relaxation), the rules cost at least {limit + over:,.0f}") if short else
+                       f"budget {limit:,.0f} (10k yuan): not proved short (LP relaxation)"}
+
+
 def elastic_solve(problem: Problem, relax: frozenset[str], *, time_limit_s: float,
                   relaxed: Problem | None = None) -> dict:
     """Solve one elastic variant; the relaxations it needed, or why it failed."""
@@ -279,7 +318,7 @@ def elastic_solve(problem: Problem, relax: frozenset[str], *, time_limit_s: floa
         return {"relaxed": sorted(relax), "feasible": False, "status": "unreachable", "unreached": lost}
     m, slacks = elastic_model(problem, relax, relaxed)
     cfg = problem.scenario.solver.model_copy(update={"time_limit_s": max(time_limit_s, 1.0), "mip_gap": 1e-4})
-    res = solve_staged(m, cfg)  # the main solve's relax-fix-polish: a first plan fast
+    res = solve_staged(m, cfg, **guides(problem))  # the main solve's relax-fix-polish: a first plan fast
     if res.status == "interrupted":
         raise KeyboardInterrupt  # Ctrl-C stops the whole diagnosis, not one of its solves
     if not res.has_plan:
@@ -343,15 +382,19 @@ def diagnose(problem: Problem, *, time_limit_s: float | None = None, reasons: li
 
     ``combined`` relaxes every group at once; ``alone`` relaxes one group at a
     time and says whether that group alone can make the scenario feasible.
-    The budget alone is solved first, with half the time: "raise the budget
-    to X" is the answer a county can act on, and the elastic solves are MIPs
-    as hard as the plan's own.
+    Before them, :func:`budget_floor` proves by an LP how much budget any
+    plan needs at least. Then the budget alone is solved first, with half
+    the time: "raise the budget to X" is the answer a county can act on, and
+    the elastic solves are MIPs as hard as the plan's own, so on a county
+    the size of the demo they may find no plan in time where the LP's floor
+    still holds.
     ``reasons`` are the checks' findings when the conflict was found before solving.
     """
     t0 = time.perf_counter()
     total = float(time_limit_s if time_limit_s is not None else min(problem.scenario.solver.time_limit_s, 120.0))
     groups = _groups_present(problem)
     relaxed = relaxed_problem(problem)
+    floor = budget_floor(problem, time_limit_s=total * FLOOR_SHARE) if "budget" in groups else None
     first = {}
     if "budget" in groups:  # the plainest answer a county can act on: how much money would do
         first["budget"] = elastic_solve(problem, frozenset(["budget"]), time_limit_s=total / 2, relaxed=relaxed)
@@ -365,6 +408,7 @@ def diagnose(problem: Problem, *, time_limit_s: float | None = None, reasons: li
         "status": "infeasible",
         "stage": stage,
         "reasons": list(reasons or []),
+        "budget_floor": floor,
         "combined": combined,
         "alone": alone,
         "enough_alone": fixes,
@@ -381,6 +425,9 @@ def format_diagnosis(d: dict, *, reasons: bool = True) -> str:
     if reasons and d.get("reasons"):
         out.append("Found before solving:")
         out += [f"  - {r}" for r in d["reasons"]]
+    floor = d.get("budget_floor") or {}
+    if floor.get("enough") is False:
+        out.append(f"Proved: {floor['message']}.")
     comb = d.get("combined", {})
     if comb.get("feasible"):
         out.append("Smallest relaxations that give a plan (all limits relaxable at once):")

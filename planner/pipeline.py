@@ -21,9 +21,7 @@ from planner.model import build_model
 from planner.model_standards import balance_floors
 from planner.problem import Problem
 from planner.scenario import Scenario, load_scenario
-from planner import BANDS, TYPES
-from planner.staged import solve_staged
-from planner.travel import serving_types
+from planner.staged import guides, solve_staged
 from planner.travel import attach_distances
 
 Progress = Callable[[str], None]
@@ -77,8 +75,7 @@ def solve_problem(problem: Problem, progress: Progress = lambda s: None, *, floo
     build_s = time.perf_counter() - t0
     progress("solve")
     scen = problem.scenario
-    result = solve_staged(model, scen.solver, targets={t: scen.target_bounds(t) for t in TYPES},
-                          serving={b: set(serving_types(problem, b)) for b in BANDS})
+    result = solve_staged(model, scen.solver, **guides(problem))
     if not result.has_plan:
         name = problem.scenario.name
         if "nterrupt" in result.message:

@@ -32,13 +32,18 @@ from contextlib import contextmanager
 
 import pulp
 
+from planner import BANDS, TYPES
 from planner.model import Model
+from planner.problem import Problem
 from planner.scenario import SolverConfig
 from planner.solve import SolveResult, _gap, solve
-from planner.travel import SERVES
+from planner.travel import SERVES, serving_types
 
 RELAX_SHARE = 0.5
 START_SHARE = 0.4
+LP_SHARE = 0.75
+"""Stage 1's warm start gets START_SHARE of the stage, its LP up to LP_SHARE
+of that (it stops when solved; the rounded layout's solve takes the rest)."""
 FIX_SHARE = 0.6
 MIN_POLISH_S = 5.0
 WHOLE = 1 - 1e-6
@@ -46,6 +51,15 @@ WHOLE = 1 - 1e-6
 Fixing = dict[pulp.LpVariable, float]
 Bounds = dict[str, tuple[int | None, int | None]]
 Serving = dict[str, set[str]]
+
+
+def guides(problem: Problem) -> dict:
+    """The keyword arguments of :func:`solve_staged` for a model of
+    ``problem``: the target counts and the types that may teach each band,
+    which keep stage 1's rounded layout one the hard rows accept."""
+    scen = problem.scenario
+    return {"targets": {t: scen.target_bounds(t) for t in TYPES},
+            "serving": {b: set(serving_types(problem, b)) for b in BANDS}}
 
 
 def _snapshot(m: Model) -> dict[pulp.LpVariable, float | None]:
@@ -93,7 +107,7 @@ def _fixed_at(fixing: Fixing) -> Iterator[None]:
 
 
 @contextmanager
-def _relaxing(vars_: list[pulp.LpVariable]) -> Iterator[None]:
+def relaxing(vars_: list[pulp.LpVariable]) -> Iterator[None]:
     """The given integer variables continuous for the duration."""
     for v in vars_:
         v.cat = pulp.LpContinuous
@@ -192,14 +206,15 @@ def layout_start(m: Model, cfg: SolverConfig, targets: Bounds, serving: Serving)
     """A complete split-catchment plan to warm-start stage 1: the LP
     relaxation, its site values rounded by :func:`round_layout`, and that
     layout fixed and solved (classes and investments stay integer)."""
+    t0 = time.perf_counter()
     ints = [v for v in m.lp.variables() if v.cat == pulp.LpInteger]
-    with _relaxing(ints):
-        lp = solve(m, _with(cfg, cfg.time_limit_s / 2))
+    with relaxing(ints):
+        lp = solve(m, _with(cfg, cfg.time_limit_s * LP_SHARE))
     if not lp.has_plan or lp.status == "interrupted":
         return None
     layout = round_layout(m, targets, serving)
-    with _relaxing(_whole(m)):
-        r = _solve_fixed(m, _with(cfg, cfg.time_limit_s / 2), layout)
+    with relaxing(_whole(m)):
+        r = _solve_fixed(m, _with(cfg, cfg.time_limit_s - (time.perf_counter() - t0)), layout)
     return _snapshot(m) if r.has_plan and r.status != "interrupted" else None
 
 
@@ -208,7 +223,7 @@ def _relaxed(m: Model, cfg: SolverConfig, targets: Bounds, serving: Serving) -> 
     t0 = time.perf_counter()
     start = layout_start(m, _with(cfg, cfg.time_limit_s * START_SHARE), targets, serving)
     rest = _with(cfg, cfg.time_limit_s - (time.perf_counter() - t0))
-    with _relaxing(_whole(m)):
+    with relaxing(_whole(m)):
         return solve(m, rest, warm_start=start)
 
 
@@ -253,7 +268,7 @@ def solve_staged(m: Model, cfg: SolverConfig, *, targets: Bounds | None = None,
     t0 = time.perf_counter()
     left = lambda: cfg.time_limit_s - (time.perf_counter() - t0)  # noqa: E731
     invest = _investments(m)
-    with _relaxing(invest):
+    with relaxing(invest):
         r1 = _relaxed(m, _with(cfg, cfg.time_limit_s * RELAX_SHARE, cfg.mip_gap / 2), targets, serving)
     if r1.status == "infeasible":
         return _result("infeasible", None, None, r1.solver, t0, "infeasible even with split catchments", cfg)
@@ -264,7 +279,7 @@ def solve_staged(m: Model, cfg: SolverConfig, *, targets: Bounds | None = None,
     if r1.has_plan:
         if r1.status == "interrupted":
             return _result("no_solution", None, bound, r1.solver, t0, "interrupted before a whole-catchment plan", cfg)
-        with _relaxing(invest):
+        with relaxing(invest):
             r2 = _fixed(m, cfg, left, r1.objective)
         r2 = _whole_investments(m, cfg, left, r2)
         if r2 is not None:

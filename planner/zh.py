@@ -38,6 +38,10 @@ COST_ZH: dict[str, str] = {
     "new_build": "新建学校",
     "upgrade": "升级改造",
     "land": "征地",
+    "equipment": "教学仪器设备",
+    "multimedia": "多媒体教室",
+    "rooms": "音乐美术专用教室",
+    "teachers": "教师配备",
     "total": "合计",
 }
 """Cost categories (``cost_10k_yuan`` keys of summary.json)."""

@@ -54,10 +54,23 @@ def test_the_budget_needed_is_the_smallest_that_works(tmp_path):
     need = rel["needed_10k_yuan"]
     # teaching area 4.5 m2 x 70 pupils and sports 7.5 m2 x 70 at 3001 and 491 yuan per m2
     assert need == pytest.approx((4.5 * 3001 + 7.5 * 491) * 70 / 1e4, abs=0.2)
+    floor = d["budget_floor"]  # areas are linear in pupils, so the LP's floor is the need itself
+    assert floor["enough"] is False and floor["needed_at_least_10k_yuan"] == pytest.approx(need, abs=0.2)
+    assert f"Proved: budget 10 (10k yuan) is at least {need - 10:,.0f} short" in format_diagnosis(d)
     ok = run_scenario(_case(tmp_path / "ok", {**scen, "budget": {"total_10k_yuan": need + 0.2}}))
     assert ok.summary["cost_10k_yuan"]["total"] <= need + 0.2
     with pytest.raises(InfeasibleError):
         run_scenario(_case(tmp_path / "short", {**scen, "budget": {"total_10k_yuan": need - 0.5}}))
+
+
+def test_the_budget_floor_proves_when_no_budget_is_enough(tmp_path):
+    scen = {"standards": {"enabled": True}, "indicators": {"enabled": False}, "targets": {"primary": 1},
+            "budget": {"total_10k_yuan": 1000.0}}  # the target strands a village; money is plenty
+    d = diagnose(prepare(_case(tmp_path, scen)), time_limit_s=30)
+    # even as an LP, each village needs its only school within 3 km fully open: two schools, not one
+    assert d["budget_floor"]["enough"] is False and "needed_at_least_10k_yuan" not in d["budget_floor"]
+    assert "Proved: no budget is enough" in format_diagnosis(d)
+    assert "budget" not in d["enough_alone"] and "targets" in d["enough_alone"]
 
 
 def test_caps_relaxation_names_the_school_and_the_excess(tmp_path):

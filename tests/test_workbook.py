@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import openpyxl
 import pandas as pd
 import pytest
 
+from planner.scenario import BudgetConfig
 from planner.workbook import HEADERS, LAYOUT_SHEET, SUMMARY_SHEET
+from planner.zh import COST_ZH
 from tests.appendix_case import run_folder
 
 
@@ -93,3 +97,11 @@ def test_summary_sheet_against_targets_and_budget(book, folder):
     assert junior[2] == summary["counts_after"]["junior"] and junior[3] == "1–2" and junior[4] == "达到"
     assert rows["寄宿生合计"][2] == pytest.approx(summary["boarders"]["total"])
     assert rows["初中7–9年级最远"][3] == 40.0 and rows["初中7–9年级最远"][4] == "达到"
+
+
+def test_every_cost_category_has_a_chinese_label():
+    """汇总 and compare label each cost category a budget may limit in Chinese, never by its key."""
+    key_type, _ = get_args(BudgetConfig.model_fields["by_category_10k_yuan"].annotation)
+    categories = set(get_args(key_type))
+    assert len(categories) == 10 and categories <= set(COST_ZH)
+    assert not any(COST_ZH[k].isascii() for k in categories)  # Chinese, not the key
