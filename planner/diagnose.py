@@ -40,7 +40,7 @@ from planner.indicators import unit_cost_10k_yuan
 from planner.model import Model, build_model
 from planner.problem import Problem
 from planner.solve import solve
-from planner.staged import guides, relaxing, solve_staged
+from planner.staged import guides, integers, relaxing, solve_staged
 from planner.travel import attach_distances, band_limit_km
 
 FAMILIES: dict[str, tuple[str, ...]] = {
@@ -291,7 +291,7 @@ def budget_floor(problem: Problem, *, time_limit_s: float) -> dict | None:
             for v in vs:
                 v.upBound = 0.0
     cfg = problem.scenario.solver.model_copy(update={"time_limit_s": max(time_limit_s, 1.0)})
-    with relaxing([v for v in m.lp.variables() if v.cat == pulp.LpInteger]):
+    with relaxing(integers(m)):
         res = solve(m, cfg)
     if res.status == "interrupted":
         raise KeyboardInterrupt

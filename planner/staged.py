@@ -123,6 +123,11 @@ def _whole(m: Model) -> list[pulp.LpVariable]:
     return [v for v in m.pairs["var"] if v.cat == pulp.LpInteger]
 
 
+def integers(m: Model) -> list[pulp.LpVariable]:
+    """Every integer variable of the model (relaxed together for an LP)."""
+    return [v for v in m.lp.variables() if v.cat == pulp.LpInteger]
+
+
 def _investments(m: Model) -> list[pulp.LpVariable]:
     """The integer investments (teachers, rooms): per site, so cheap to make
     whole once the layout and the catchments are fixed."""
@@ -207,8 +212,7 @@ def layout_start(m: Model, cfg: SolverConfig, targets: Bounds, serving: Serving)
     relaxation, its site values rounded by :func:`round_layout`, and that
     layout fixed and solved (classes and investments stay integer)."""
     t0 = time.perf_counter()
-    ints = [v for v in m.lp.variables() if v.cat == pulp.LpInteger]
-    with relaxing(ints):
+    with relaxing(integers(m)):
         lp = solve(m, _with(cfg, cfg.time_limit_s * LP_SHARE))
     if not lp.has_plan or lp.status == "interrupted":
         return None

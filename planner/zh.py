@@ -46,7 +46,7 @@ COST_ZH: dict[str, str] = {
 }
 """Cost categories (``cost_10k_yuan`` keys of summary.json)."""
 
-AREA_ZH: dict[str, str] = {"teaching": "教学用房", "living": "生活用房", "sports": "体育场地"}
+AREA_ZH: dict[str, str] = {k: COST_ZH[k] for k in ("teaching", "living", "sports")}
 """Kinds of added area."""
 
 STATUS_ZH: dict[str, str] = {

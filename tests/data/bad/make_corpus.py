@@ -159,14 +159,19 @@ def case_unknown_school_type(d: Path) -> None:
     base(d, schools=_edit(SCHOOLS, 2, type="middle_school"))
 
 
+def _projected(rows: list[dict], x: str, y: str) -> list[dict]:
+    """The rows with x/y (km) as projected metres (UTM-like numbers) in columns ``x`` and ``y``."""
+    return [{**{k: v for k, v in r.items() if k not in ("x", "y")}, x: 500000 + r["x"] * 1000,
+             y: 2408000 + r["y"] * 1000} for r in rows]
+
+
 def case_outside_boundary(d: Path) -> None:
     base(d, villages=_edit(VILLAGES, 3, x=40.0, y=5.0))
 
 
 def case_xy_without_crs(d: Path) -> None:
     base(d)
-    rows = [{**{k: v for k, v in r.items() if k not in ("x", "y")}, "x": 500000 + r["x"] * 1000,
-             "y": 2408000 + r["y"] * 1000} for r in VILLAGES]
+    rows = _projected(VILLAGES, "x", "y")
     write_csv(d / "villages.csv", rows)
 
 
@@ -185,8 +190,7 @@ def case_lonlat_out_of_range(d: Path) -> None:
 
 def case_projected_as_degrees(d: Path) -> None:
     base(d)
-    rows = [{**{k: v for k, v in r.items() if k not in ("x", "y")}, "lon": 500000 + r["x"] * 1000,
-             "lat": 2408000 + r["y"] * 1000} for r in SCHOOLS]
+    rows = _projected(SCHOOLS, "lon", "lat")
     write_csv(d / "schools.csv", rows)
 
 
