@@ -36,7 +36,8 @@ import pandas as pd
 import pulp
 
 from planner import BANDS, TYPES
-from planner.indicators import unit_cost_10k_yuan
+from planner.decode import decode
+from planner.indicators import shortfalls, unit_cost_10k_yuan
 from planner.model import Model, build_model
 from planner.problem import Problem
 from planner.solve import solve
@@ -57,6 +58,11 @@ shortfalls are not allowed (``indicators.allow_shortfalls: false``)."""
 
 FLOOR_SHARE = 0.25
 """Share of the diagnosis time for :func:`budget_floor` (an LP: it stops when solved)."""
+
+SHORTFALL_SHARE = 0.85
+"""Share of the time left after the floor for :func:`shortfall_solve` when
+standards are hard: the plan's own relax-fix-polish needs most of it on a
+county the demo's size, and it is the answer that names the schools."""
 
 DISTANCE_FACTOR = 2.0
 DISTANCE_EXTRA_KM = 5.0
@@ -309,6 +315,63 @@ def budget_floor(problem: Problem, *, time_limit_s: float) -> dict | None:
                        f"budget {limit:,.0f} (10k yuan): not proved short (LP relaxation)"}
 
 
+def soft_twin(problem: Problem) -> Problem | None:
+    """The same problem with standards that may fall short at a price
+    (``indicators.allow_shortfalls: true``); None when they already may or
+    when the scenario plans no investments (no shortfall variables)."""
+    scen = problem.scenario
+    if not (scen.indicators.enabled and scen.standards.enabled) or scen.indicators.allow_shortfalls:
+        return None
+    ind = scen.indicators.model_copy(update={"allow_shortfalls": True})
+    return replace(problem, scenario=scen.model_copy(update={"indicators": ind}))
+
+
+def _gap_relaxations(problem: Problem, schools: pd.DataFrame, gaps: pd.DataFrame) -> list[dict]:
+    """One relaxation per (school, standard) left short, the costliest first."""
+    info = schools.set_index("school_id")
+    out = []
+    for g in gaps.sort_values(["cost_to_close_10k_yuan", "school_id"], ascending=[False, True]).itertuples():
+        s = g.school_id
+        t = str(info.at[s, "type_after"])
+        msg = (f"school {_site_label(problem, s)} ({t}): {g.indicator} {g.gap:,.1f} short of {g.required:,.1f} "
+               f"({g.cost_to_close_10k_yuan:,.1f} 10k yuan to close)")
+        out.append({"group": "standards", "kind": "shortfall", "school": s, "name": str(problem.sites.at[s, "name"]),
+                    "township": str(problem.sites.at[s, "township"]), "type_after": t, "standard": g.indicator,
+                    "present": g.present, "required": g.required, "short": g.gap,
+                    "cost_to_close_10k_yuan": round(float(g.cost_to_close_10k_yuan), 1), "message": msg})
+    return out
+
+
+def shortfall_solve(problem: Problem, *, time_limit_s: float) -> dict | None:
+    """Standards relaxed the way a plan relaxes them when a scenario allows
+    it: each gap priced at its cost to close, solved by the main solve on
+    :func:`soft_twin`. Every other rule (budget, targets, caps, trips) holds,
+    so a plan here says exactly which standards at which schools must give,
+    and by how much. None when standards are not hard or carry no investments."""
+    soft = soft_twin(problem)
+    if soft is None:
+        return None
+    m = build_model(soft)
+    cfg = soft.scenario.solver.model_copy(update={"time_limit_s": max(time_limit_s, 1.0)})
+    res = solve_staged(m, cfg, **guides(soft))
+    if res.status == "interrupted" and not res.has_plan:
+        raise KeyboardInterrupt
+    if not res.has_plan:
+        return {"relaxed": ["standards"], "feasible": False, "status": res.status, "how": "shortfalls"}
+    plan = decode(m, soft, res)
+    gaps = shortfalls(soft.sites, plan.schools, soft.scenario)
+    found = _gap_relaxations(problem, plan.schools, gaps)
+    cost = round(float(gaps["cost_to_close_10k_yuan"].sum()), 1)
+    budget = soft.scenario.budget
+    spent = sum(v for k, v in plan.cost_10k_yuan.items() if k != "total" and budget.covered(k))
+    return {"relaxed": ["standards"], "feasible": True, "status": res.status, "how": "shortfalls",
+            "mip_gap": res.mip_gap, "gaps": len(found), "schools": int(gaps["school_id"].nunique()),
+            "cost_to_close_10k_yuan": cost, "plan_cost_10k_yuan": plan.cost_10k_yuan,
+            "cost_budgeted_10k_yuan": round(spent, 1), "relaxations": found,
+            "message": f"{len(found)} gap(s) at {gaps['school_id'].nunique()} school(s) within the budget, "
+                       f"{cost:,.1f} (10k yuan) to close"}
+
+
 def elastic_solve(problem: Problem, relax: frozenset[str], *, time_limit_s: float,
                   relaxed: Problem | None = None) -> dict:
     """Solve one elastic variant; the relaxations it needed, or why it failed."""
@@ -383,23 +446,29 @@ def diagnose(problem: Problem, *, time_limit_s: float | None = None, reasons: li
     ``combined`` relaxes every group at once; ``alone`` relaxes one group at a
     time and says whether that group alone can make the scenario feasible.
     Before them, :func:`budget_floor` proves by an LP how much budget any
-    plan needs at least. Then the budget alone is solved first, with half
-    the time: "raise the budget to X" is the answer a county can act on, and
-    the elastic solves are MIPs as hard as the plan's own, so on a county
-    the size of the demo they may find no plan in time where the LP's floor
-    still holds.
+    plan needs at least. Where standards are hard, :func:`shortfall_solve`
+    then gets most of the time: it relaxes them as the plan itself would,
+    with the main solve, and names every gap. Then the budget alone is
+    solved, with half of what is left: "raise the budget to X" is the answer
+    a county can act on. The elastic solves are MIPs as hard as the plan's
+    own, so on a county the size of the demo they may find no plan in time
+    where the LP's floor and the shortfall plan still answer.
     ``reasons`` are the checks' findings when the conflict was found before solving.
     """
     t0 = time.perf_counter()
     total = float(time_limit_s if time_limit_s is not None else min(problem.scenario.solver.time_limit_s, 120.0))
     groups = _groups_present(problem)
     relaxed = relaxed_problem(problem)
+    left = lambda: total - (time.perf_counter() - t0)  # noqa: E731
     floor = budget_floor(problem, time_limit_s=total * FLOOR_SHARE) if "budget" in groups else None
     first = {}
+    soft = shortfall_solve(problem, time_limit_s=left() * SHORTFALL_SHARE) if "standards" in groups else None
+    if soft is not None:  # which standards at which schools must give: names the schools
+        first["standards"] = soft
     if "budget" in groups:  # the plainest answer a county can act on: how much money would do
-        first["budget"] = elastic_solve(problem, frozenset(["budget"]), time_limit_s=total / 2, relaxed=relaxed)
-    left = total - (time.perf_counter() - t0)
-    combined = elastic_solve(problem, frozenset(groups), time_limit_s=max(left / 2, 1.0), relaxed=relaxed)
+        first["budget"] = elastic_solve(problem, frozenset(["budget"]), time_limit_s=max(left() / 2, 1.0),
+                                        relaxed=relaxed)
+    combined = elastic_solve(problem, frozenset(groups), time_limit_s=max(left() / 2, 1.0), relaxed=relaxed)
     alone = _alone(problem, groups, combined, total, t0, relaxed, first)
     lines = [r["message"] for r in combined.get("relaxations", [])]
     fixes = [g for g, a in alone.items() if a["feasible"]]
@@ -439,15 +508,29 @@ def format_diagnosis(d: dict, *, reasons: bool = True) -> str:
                    f"(or +{DISTANCE_EXTRA_KM:g} km) the trip limit: {names}{' ...' if len(lost) > 8 else ''}; add a candidate site near them or allow "
                    "longer trips (policy.max_trip_km, boarding_allowed).")
     elif comb:
-        why = "no plan found in the time given" if comb.get("status") != "infeasible" else "still infeasible"
-        out.append(f"Relaxing targets, budget, caps and trips up to x{d.get('distance_factor', 2):g} the limit: {why}; "
-                   "check the fixed decisions, policy.moves and allow_new_builds.")
+        infeasible = comb.get("status") == "infeasible"
+        groups = ", ".join("trips up to x{:g} the limit".format(d.get("distance_factor", 2)) if g == "distance" else g
+                           for g in comb.get("relaxed", []))
+        out.append(f"Relaxing {groups} at once: {'still infeasible' if infeasible else 'no plan found in the time given'}"
+                   f"{'; check the fixed decisions, policy.moves and allow_new_builds' if infeasible else ''}.")
     for g, a in d.get("alone", {}).items():
         if a.get("feasible"):
-            msgs = "; ".join(r["message"] for r in a["relaxations"]) or "nothing"
-            out.append(f"Relaxing {g} alone is enough: {msgs}")
+            out.append(f"Relaxing {g} alone is enough: {_listing(a)}")
+        elif a.get("status") in ("infeasible", "unreachable"):
+            out.append(f"Relaxing {g} alone is not enough{' (some villages are out of reach)' if a['status'] == 'unreachable' else ''}")
         else:
-            note = {"infeasible": "", "unreachable": " (some villages are out of reach)"}.get(
-                a.get("status"), f" (or not found in time: {a.get('status')})")
-            out.append(f"Relaxing {g} alone is not enough{note}")
+            out.append(f"Relaxing {g} alone: not settled in the time given ({a.get('status')})")
     return "\n".join(out)
+
+
+LISTED = 8
+"""Relaxations printed per line; diagnosis.json holds them all."""
+
+
+def _listing(a: dict) -> str:
+    """One group's relaxations for the terminal: its headline, then the first :data:`LISTED`."""
+    rel = a["relaxations"]
+    msgs = "; ".join(r["message"] for r in rel[:LISTED]) or "nothing"
+    more = f"; ... and {len(rel) - LISTED} more (diagnosis.json)" if len(rel) > LISTED else ""
+    head = f"{a['message']}: " if a.get("message") else ""
+    return f"{head}{msgs}{more}"

@@ -42,6 +42,12 @@ def test_scenario_runs_and_passes_the_checker(tmp_path, scenario):
         floor = d["budget_floor"]
         assert floor["short_at_least_10k_yuan"] > 0 and floor["needed_at_least_10k_yuan"] > floor["limit_10k_yuan"]
         assert f"Proved: budget {floor['limit_10k_yuan']:,.0f} (10k yuan) is at least" in res.output
+        soft = d["alone"]["standards"]  # which standards at which schools would give a plan within the budget
+        assert soft["feasible"] and soft["gaps"] == len(soft["relaxations"]) > 0
+        assert soft["cost_budgeted_10k_yuan"] <= floor["limit_10k_yuan"] * (1 + 1e-6) + 0.1
+        assert soft["cost_to_close_10k_yuan"] >= floor["short_at_least_10k_yuan"]  # no plan can leave less
+        assert all(r["school"].startswith(("S", "C")) and r["short"] > 0 for r in soft["relaxations"])
+        assert "Relaxing standards alone is enough" in res.output
         return
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))

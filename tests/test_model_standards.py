@@ -158,6 +158,7 @@ def test_a_budget_below_the_standard_leaves_gaps_that_cost_the_difference(tmp_pa
 
 
 def test_without_shortfalls_the_same_budget_has_no_plan(tmp_path):
+    from planner.diagnose import format_diagnosis
     from planner.errors import InfeasibleError
     from planner.pipeline import run_scenario
 
@@ -168,6 +169,12 @@ def test_without_shortfalls_the_same_budget_has_no_plan(tmp_path):
     assert need["group"] == "budget" and need["needed_10k_yuan"] == pytest.approx(NEED_10K_YUAN, abs=0.1)
     assert d["alone"]["budget"]["relaxations"] == [need] and "budget" in d["enough_alone"]
     assert "standards" in d["alone"] and d["summary"] == [need["message"]]
+    soft = d["alone"]["standards"]  # standards relaxed as the plan would: the gaps the budget leaves, by school
+    assert soft["how"] == "shortfalls" and soft["feasible"] and "standards" in d["enough_alone"]
+    assert soft["cost_to_close_10k_yuan"] == pytest.approx(NEED_10K_YUAN - 60.0, abs=0.1)
+    assert {(r["school"], r["standard"]) for r in soft["relaxations"]} <= {("A", "teaching_area"), ("A", "sports_area")}
+    assert sum(r["cost_to_close_10k_yuan"] for r in soft["relaxations"]) == pytest.approx(NEED_10K_YUAN - 60.0, abs=0.2)
+    assert f"Relaxing standards alone is enough: {soft['gaps']} gap(s) at 1 school(s)" in format_diagnosis(d)
 
 
 def test_a_construction_budget_leaves_equipment_and_staff_outside(tmp_path, solve_to_folder):
