@@ -33,7 +33,7 @@ from contextlib import contextmanager
 import pulp
 
 from planner import BANDS, TYPES
-from planner.model import Model
+from planner.model import Model, apply_relaxation
 from planner.problem import Problem
 from planner.scenario import SolverConfig
 from planner.solve import SolveResult, _gap, solve
@@ -262,11 +262,13 @@ def _whole_investments(m: Model, cfg: SolverConfig, left, r2: SolveResult | None
 def solve_staged(m: Model, cfg: SolverConfig, *, targets: Bounds | None = None,
                  serving: Serving | None = None) -> SolveResult:
     """Relax, fix, polish (see the module docstring); plain :func:`solve`
-    when no whole catchment is binary. ``targets`` (type -> (min, max)) and
+    when no whole catchment is binary, as in the p-median core once
+    :func:`planner.model.apply_relaxation` made its assignments continuous. ``targets`` (type -> (min, max)) and
     ``serving`` (band -> types that teach it) guide the rounded layout of
     stage 1's warm start."""
     targets = targets or {}
     serving = serving or {b: set(t) for b, t in SERVES.items()}
+    apply_relaxation(m)  # the p-median core: its assignments are continuous, nothing to stage
     if not _whole(m):
         return solve(m, cfg)
     t0 = time.perf_counter()
