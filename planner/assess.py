@@ -70,8 +70,7 @@ def summarise(problem: Problem, plan: Plan) -> dict:
         "cost_10k_yuan": plan.cost_10k_yuan,
         "budget_10k_yuan": scen.budget.total_10k_yuan,
         "budget_covers": scen.budget.covers,
-        "cost_budgeted_10k_yuan": round(sum(v for k, v in plan.cost_10k_yuan.items()
-                                            if k != "total" and scen.budget.covered(k)), 4),
+        "cost_budgeted_10k_yuan": round(scen.budget.budgeted(plan.cost_10k_yuan), 4),
         "pupils": {**pupils, "total": round(sum(pupils.values()), 3)},
         "boarders": boarders,
         **trip_figures(plan.assignments),

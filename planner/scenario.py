@@ -123,6 +123,10 @@ class BudgetConfig(_Frozen):
         """Whether ``total_10k_yuan`` counts this cost category."""
         return self.covers == "all" or category in CONSTRUCTION
 
+    def budgeted(self, costs: dict[str, float]) -> float:
+        """The part of a plan's ``cost_10k_yuan`` that ``total_10k_yuan`` limits."""
+        return sum(v for k, v in costs.items() if k != "total" and self.covered(k))
+
 
 class CostConfig(_Frozen):
     """Unit costs; area costs in yuan per m², lump sums in 10k yuan."""
