@@ -29,6 +29,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import pulp
 
@@ -214,12 +215,22 @@ def layout_start(m: Model, cfg: SolverConfig, targets: Bounds, serving: Serving)
     t0 = time.perf_counter()
     with relaxing(integers(m)):
         lp = solve(m, _with(cfg, cfg.time_limit_s * LP_SHARE))
-    if not lp.has_plan or lp.status == "interrupted":
+    _stop_if_interrupted(lp)
+    if not lp.has_plan:
         return None
     layout = round_layout(m, targets, serving)
     with relaxing(_whole(m)):
         r = _solve_fixed(m, _with(cfg, cfg.time_limit_s - (time.perf_counter() - t0)), layout)
-    return _snapshot(m) if r.has_plan and r.status != "interrupted" else None
+    _stop_if_interrupted(r)
+    return _snapshot(m) if r.has_plan else None
+
+
+def _stop_if_interrupted(r: SolveResult) -> None:
+    """A Ctrl-C in a warm start's solve stops the run: its plan (split
+    catchments or a relaxation) is not one to keep, and swallowing the
+    interrupt would carry on to the next stage as if nothing happened."""
+    if r.status == "interrupted":
+        raise KeyboardInterrupt
 
 
 def _relaxed(m: Model, cfg: SolverConfig, targets: Bounds, serving: Serving) -> SolveResult:
@@ -252,11 +263,16 @@ def _fixed(m: Model, cfg: SolverConfig, left, relaxed_objective: float) -> Solve
 def _whole_investments(m: Model, cfg: SolverConfig, left, r2: SolveResult | None) -> SolveResult | None:
     """Stage 2b: stage 2 ran with investments continuous; with its layout and
     catchments fixed, make them whole (a small per-site MIP). No plan here
-    means stage 2's plan is not one of the full model."""
-    if r2 is None or not r2.has_plan or r2.status == "interrupted" or not _investments(m):
+    means stage 2's plan is not one of the full model. After a Ctrl-C it
+    still runs, briefly, so the plan kept is whole, and stays ``interrupted``."""
+    if r2 is None or not r2.has_plan or not _investments(m):
         return r2
-    r = _solve_fixed(m, _with(cfg, max(left() * FIX_SHARE, MIN_POLISH_S)), assignment_fixing(m))
-    return r if r.has_plan else None
+    stopped = r2.status == "interrupted"
+    r = _solve_fixed(m, _with(cfg, MIN_POLISH_S if stopped else max(left() * FIX_SHARE, MIN_POLISH_S)),
+                     assignment_fixing(m))
+    if not r.has_plan:
+        return None
+    return replace(r, status="interrupted") if stopped else r
 
 
 def solve_staged(m: Model, cfg: SolverConfig, *, targets: Bounds | None = None,

@@ -4,6 +4,8 @@ first stages treat them as continuous."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pulp
 import pytest
 
@@ -41,3 +43,39 @@ def test_staged_reaches_the_direct_optimum_with_whole_investments(tmp_path, seed
     assert invest and all(v.cat == pulp.LpInteger for v in invest)  # integrality restored after the stages
     assert all(abs(v.varValue - round(v.varValue)) < 1e-6 for v in invest)
     assert sum(v.varValue for v in invest) > 0  # the case does need teachers or rooms
+
+
+def test_a_ctrl_c_in_the_warm_start_stops_the_run(tmp_path, monkeypatch):
+    """The warm start's LP reports ``interrupted`` (a Ctrl-C): the staged
+    solve must stop, not carry on to stage 1 as if nothing happened."""
+    import planner.staged as staged
+
+    real = staged.solve
+    calls = []
+
+    def interrupted_first(m, cfg, **kw):
+        r = real(m, cfg, **kw)
+        calls.append(r.status)
+        return replace(r, status="interrupted") if len(calls) == 1 else r
+
+    monkeypatch.setattr(staged, "solve", interrupted_first)
+    problem = _county(tmp_path, 0)
+    with pytest.raises(KeyboardInterrupt):
+        solve_staged(build_model(problem), problem.scenario.solver.model_copy(update={"time_limit_s": 60}))
+    assert len(calls) == 1
+
+
+def test_a_ctrl_c_in_stage_2_still_keeps_whole_investments(tmp_path, monkeypatch):
+    """Stage 2 runs with teachers and rooms continuous; when a Ctrl-C ends
+    it, the plan kept must still have them whole, and say ``interrupted``."""
+    import planner.staged as staged
+
+    real = staged._fixed
+    monkeypatch.setattr(staged, "_fixed", lambda *a: (lambda r: r and replace(r, status="interrupted"))(real(*a)))
+    problem = _county(tmp_path, 1)
+    m = build_model(problem)
+    res = solve_staged(m, problem.scenario.solver.model_copy(update={"time_limit_s": 60}))
+    assert res.status == "interrupted"
+    invest = _investments(m)
+    assert all(abs(v.varValue - round(v.varValue)) < 1e-6 for v in invest)
+    assert sum(v.varValue for v in invest) > 0
