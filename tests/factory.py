@@ -96,3 +96,24 @@ def slow_case(folder: Path, *, villages: int = 300, sites: int = 80, p: int = 12
                             "caps": {"school_pupils": {"primary": int(total / p * 1.03)}},
                             "policy": {"moves": {"primary": ["primary", "closed"]}}})
     return make_case(folder, vs, ss, scenario=scen, name="slow")
+
+
+FULL_SITE_STAFF = dict(teachers=8, teachers_qualified=8, teachers_backbone=2, teachers_pe_art=2,
+                       equipment_value_yuan=300000, multimedia_rooms=3, music_rooms=1, art_rooms=1)
+"""Staff, equipment and rooms that meet every indicator, so only areas differ."""
+
+
+def full_site_case(tmp_path: Path):  # -> Problem (with distances)
+    """A has sports ground for 40 pupils and no free land; B, 3 km away,
+    has room. V0 and V1 (40 pupils) belong at A; V2 (20 pupils) halfway is
+    cheaper at A by travel but costs A a priced shortfall of 150 m²."""
+    a = school("A", 0, 0, "primary", classes_primary=2, teaching_area_m2=600, sports_area_m2=300, site_area_m2=500,
+               **FULL_SITE_STAFF)
+    b = school("B", 3, 0, "primary", classes_primary=2, teaching_area_m2=600, sports_area_m2=900, **FULL_SITE_STAFF)
+    vs = [village("V0", 0.2, 0, 25), village("V1", 0.4, 0.1, 15), village("V2", 1.4, 0, 20), village("V3", 3.1, 0, 20)]
+    scen = {"caps": OFF["caps"], "solver": {"threads": 1, "mip_gap": 0.0, "time_limit_s": 60},
+            "policy": {"moves": {"primary": ["primary"]}}}
+    from planner.load import load_problem
+    from planner.travel import attach_distances
+
+    return attach_distances(load_problem(make_case(tmp_path, vs, [a, b], scenario=scen)))
