@@ -107,7 +107,7 @@ def _highs_version(h) -> str:
     return f"highs {h.version()}" if hasattr(h, "version") else "highs"
 
 
-def _solve_highs(m: Model, cfg: SolverConfig, warm_start: dict | None = None) -> SolveResult:
+def _solve_highs(m: Model, cfg: SolverConfig, warm_start: dict | None = None, proof: bool = False) -> SolveResult:
     """HiGHS from ``warm_start`` (default: :func:`initial_solution`). HiGHS
     1.16 can finish on a warm start it improved only in presolve's reduced
     space, report that better objective and hand back the start's own values
@@ -115,7 +115,8 @@ def _solve_highs(m: Model, cfg: SolverConfig, warm_start: dict | None = None) ->
     7,418). Such a stale answer is solved again without the start; if that
     finds no plan in the time left, the start stands at its true objective."""
     start = warm_start or initial_solution(m)
-    res = _run_highs(m, cfg, start, heuristics=not (not warm_start and start and is_complete(m, start)))
+    interchange = not warm_start and start and is_complete(m, start)
+    res = _run_highs(m, cfg, start, heuristics=not (proof or interchange))
     if not start or res.objective is None or not _stale(m, res.objective):
         return res
     rest = cfg.model_copy(update={"time_limit_s": max(1.0, cfg.time_limit_s - res.seconds)})
@@ -198,15 +199,17 @@ def _solve_cbc(m: Model, cfg: SolverConfig) -> SolveResult:
     return SolveResult(status, obj, bound, 0.0 if status == "optimal" else None, "cbc", secs, pulp.LpStatus[code])
 
 
-def solve(m: Model, cfg: SolverConfig, warm_start: dict | None = None) -> SolveResult:
+def solve(m: Model, cfg: SolverConfig, warm_start: dict | None = None, *, proof: bool = False) -> SolveResult:
     """Solve with the configured solver; fall back to CBC (with a warning)
     when HiGHS is unavailable or fails. ``warm_start`` maps variables to a
-    known plan's values (default: the heuristic of :mod:`planner.warmstart`)."""
+    known plan's values (default: the heuristic of :mod:`planner.warmstart`).
+    ``proof``: the start is believed near-optimal and the solve is mostly to
+    prove it, so HiGHS's primal heuristics are off (as for the interchange start)."""
     apply_relaxation(m)
     if cfg.name == "highs":
         if highs_available():
             try:
-                return _solve_highs(m, cfg, warm_start)
+                return _solve_highs(m, cfg, warm_start, proof)
             except (pulp.PulpSolverError, RuntimeError) as e:
                 warnings.warn(f"HiGHS failed ({e}); falling back to CBC", RuntimeWarning, stacklevel=2)
         else:
