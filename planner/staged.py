@@ -276,7 +276,7 @@ def _fixed(m: Model, cfg: SolverConfig, left, relaxed_objective: float) -> Solve
     if first is None:
         return None
     _restore(first[1])
-    return first[0]
+    return replace(first[0], status="interrupted") if r2.status == "interrupted" else first[0]
 
 
 def _whole_investments(m: Model, cfg: SolverConfig, left, r2: SolveResult | None) -> SolveResult | None:
@@ -334,6 +334,8 @@ def solve_staged(m: Model, cfg: SolverConfig, *, targets: Bounds | None = None,
             bound = r3.best_bound
         if r3.has_plan and (best is None or r3.objective <= best[0].objective + 1e-9):
             best = (r3, _snapshot(m))
+        elif r3.status == "interrupted" and best is not None:
+            best = (replace(best[0], status="interrupted"), best[1])  # a Ctrl-C in the polish still says so
         if r3.status == "infeasible" and best is None:
             return _result("infeasible", None, None, r3.solver, t0, r3.message, cfg)
     if best is None:

@@ -79,3 +79,25 @@ def test_a_ctrl_c_in_stage_2_still_keeps_whole_investments(tmp_path, monkeypatch
     invest = _investments(m)
     assert all(abs(v.varValue - round(v.varValue)) < 1e-6 for v in invest)
     assert sum(v.varValue for v in invest) > 0
+
+
+def test_a_ctrl_c_in_the_polish_is_reported_even_when_stage_2_keeps_its_plan(tmp_path, monkeypatch):
+    """The polish (stage 3) is stopped by a Ctrl-C with nothing better than
+    stage 2's plan: that plan is kept, and the result says ``interrupted``."""
+    import planner.staged as staged
+
+    real, polished = staged.solve, []
+
+    def stopped_polish(m, cfg, warm_start=None, **kw):
+        r = real(m, cfg, warm_start=warm_start, **kw)
+        if "proof" not in kw:
+            return r
+        polished.append(r.objective)
+        return replace(r, status="interrupted", objective=r.objective + 1e6)  # nothing better found before the stop
+
+    monkeypatch.setattr(staged, "solve", stopped_polish)
+    monkeypatch.setattr(staged, "MIN_POLISH_S", 0.0)
+    problem = _county(tmp_path, 2)
+    cfg = problem.scenario.solver.model_copy(update={"time_limit_s": 60, "mip_gap": -1.0})  # never close enough to skip it
+    res = solve_staged(build_model(problem), cfg)
+    assert polished and res.status == "interrupted" and res.objective < polished[0] + 1e6
