@@ -89,6 +89,14 @@ def test_existing_out_is_kept_without_force_and_replaced_with_it(tmp_path):
 # ---------------------------------------------------------- interrupts
 
 
+def _sigint_default() -> None:
+    """In the child, before exec: SIGINT back to its default. A test suite
+    started as a background job (``make test &``) inherits SIGINT ignored,
+    and Python keeps an inherited SIG_IGN, so the child would never see the
+    Ctrl-C this test sends."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_during_the_solve_stops_cleanly(tmp_path, sig):
     """Stop ``planner run`` two seconds into a solve that would take minutes:
@@ -99,7 +107,8 @@ def test_a_signal_during_the_solve_stops_cleanly(tmp_path, sig):
     out.parent.mkdir()
     planner = Path(sys.executable).with_name("planner")
     proc = subprocess.Popen([str(planner), "run", str(path), "--out", str(out)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"})
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"},
+                            preexec_fn=_sigint_default)
     for line in proc.stderr:  # progress lines: wait for the solve to start
         if "Solving" in line:
             break
