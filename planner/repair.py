@@ -12,9 +12,9 @@ in the time a stage gets.
 The repair frees only the catchments around the *hot* sites (those paying a
 shortfall): every village-band now at a hot site (ring 1) and every
 village-band now at a site ring 1 can reach (ring 2), so a village can leave
-a hot site and the neighbour it goes to can pass one of its own villages on. The layout and
-every other catchment stay fixed; the small MIP starts from the current
-plan, so a repair never makes the plan worse.
+a hot site and the neighbour it goes to can pass one of its own villages on.
+The layout and every other catchment stay fixed; the small MIP starts from
+the current plan, so a repair never makes the plan worse.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import pulp
 
 from planner.model import Model
 from planner.scenario import SolverConfig
-from planner.solve import SolveResult
+from planner.solve import SolveResult, restore, snapshot
 
 SHORT_TOL = 1e-6
 MAX_ROUNDS = 3
@@ -69,21 +69,16 @@ def repair(m: Model, cfg: SolverConfig, fixed_solve: FixedSolve, layout: dict, c
         hot = short_sites(m)
         if not hot:
             break
-        start = {v: v.varValue for v in m.lp.variables()}
+        start = snapshot(m)
         free = neighbourhood(m.pairs, hot)
         fixing = {**layout, **{v: float(round(v.varValue or 0.0)) for v, f in zip(m.pairs["var"], free)
                                if not f and v.cat == pulp.LpInteger}}
         r = fixed_solve(m, cfg.model_copy(update={"time_limit_s": max(1.0, left / (MAX_ROUNDS - rounds))}), fixing, start)
         rounds += 1
         if not r.has_plan or r.objective >= best.objective - 1e-6 * max(1.0, abs(best.objective)):
-            _restore(start)
+            restore(start)
             r = replace(best, status="interrupted") if r.status == "interrupted" else None
         best = r or best
         if r is None or r.status == "interrupted":
             break
     return best, rounds
-
-
-def _restore(values: dict) -> None:
-    for v, x in values.items():
-        v.varValue = x

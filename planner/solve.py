@@ -123,10 +123,20 @@ def _solve_highs(m: Model, cfg: SolverConfig, warm_start: dict | None = None, pr
     again = _run_highs(m, rest, {})
     if again.objective is not None:
         return replace(again, seconds=res.seconds + again.seconds)
-    for v, x in start.items():
-        v.varValue = x
+    restore(start)
     obj = pulp.value(m.lp.objective)
     return replace(res, objective=obj, mip_gap=_gap(obj, res.best_bound), seconds=res.seconds + again.seconds)
+
+
+def snapshot(m: Model) -> dict[pulp.LpVariable, float | None]:
+    """Every variable's current value (a plan to warm-start from or go back to)."""
+    return {v: v.varValue for v in m.lp.variables()}
+
+
+def restore(values: dict[pulp.LpVariable, float | None]) -> None:
+    """Put a :func:`snapshot` back on the variables."""
+    for v, x in values.items():
+        v.varValue = x
 
 
 def _stale(m: Model, reported: float) -> bool:

@@ -41,7 +41,7 @@ from planner.model import Model, apply_relaxation
 from planner.problem import Problem
 from planner.repair import repair
 from planner.scenario import SolverConfig
-from planner.solve import SolveResult, _gap, solve
+from planner.solve import SolveResult, _gap, restore, snapshot, solve
 from planner.travel import SERVES, serving_types
 
 RELAX_SHARE = 0.5
@@ -71,15 +71,6 @@ def guides(problem: Problem) -> dict:
     scen = problem.scenario
     return {"targets": {t: scen.target_bounds(t) for t in TYPES},
             "serving": {b: set(serving_types(problem, b)) for b in BANDS}}
-
-
-def _snapshot(m: Model) -> dict[pulp.LpVariable, float | None]:
-    return {v: v.varValue for v in m.lp.variables()}
-
-
-def _restore(values: dict[pulp.LpVariable, float | None]) -> None:
-    for v, x in values.items():
-        v.varValue = x
 
 
 def _with(cfg: SolverConfig, seconds: float, gap: float | None = None) -> SolverConfig:
@@ -232,7 +223,7 @@ def layout_start(m: Model, cfg: SolverConfig, targets: Bounds, serving: Serving)
     with relaxing(_whole(m)):
         r = _solve_fixed(m, _with(cfg, cfg.time_limit_s - (time.perf_counter() - t0)), layout)
     _stop_if_interrupted(r)
-    return _snapshot(m) if r.has_plan else None
+    return snapshot(m) if r.has_plan else None
 
 
 def _stop_if_interrupted(r: SolveResult) -> None:
@@ -262,20 +253,22 @@ def _fixed(m: Model, cfg: SolverConfig, left, relaxed_objective: float) -> Solve
     reaches the optimum the full polish would take longer to find)."""
     layout = layout_fixing(m)
     gap = max(cfg.mip_gap, FIRST_GAP)
+    done = lambda r: r.status == "interrupted" or (  # noqa: E731
+        r.has_plan and (_gap(r.objective, relaxed_objective) or 0.0) <= cfg.mip_gap)
     r = _solve_fixed(m, _with(cfg, left() * FIX_SHARE, gap), {**layout, **whole_catchment_fixing(m)})
-    if r.status == "interrupted" or (r.has_plan and (_gap(r.objective, relaxed_objective) or 0.0) <= cfg.mip_gap):
+    if done(r):
         return r
     if r.has_plan:
         r = repair(m, cfg, _solve_fixed, layout, r, left() * FIX_SHARE)[0]
-        if r.status == "interrupted" or (_gap(r.objective, relaxed_objective) or 0.0) <= cfg.mip_gap:
+        if done(r):
             return r
-    first = (r, _snapshot(m)) if r.has_plan else None
+    first = (r, snapshot(m)) if r.has_plan else None
     r2 = _solve_fixed(m, _with(cfg, left() * FIX_SHARE), layout, first[1] if first else None)
     if r2.has_plan and (first is None or r2.objective <= first[0].objective):
         return r2
     if first is None:
         return None
-    _restore(first[1])
+    restore(first[1])
     return replace(first[0], status="interrupted") if r2.status == "interrupted" else first[0]
 
 
@@ -324,7 +317,7 @@ def solve_staged(m: Model, cfg: SolverConfig, *, targets: Bounds | None = None,
             r2 = _fixed(m, cfg, left, r1.objective)
         r2 = _whole_investments(m, cfg, left, r2)
         if r2 is not None:
-            best = (r2, _snapshot(m))
+            best = (r2, snapshot(m))
             if r2.status == "interrupted" or (_gap(r2.objective, bound) or 1.0) <= cfg.mip_gap:
                 return _finish(best, bound, t0, cfg, "relax-and-fix")
     if left() >= MIN_POLISH_S:
@@ -333,7 +326,7 @@ def solve_staged(m: Model, cfg: SolverConfig, *, targets: Bounds | None = None,
         if r3.best_bound is not None and abs(r3.best_bound) < 1e300 and (bound is None or r3.best_bound > bound):
             bound = r3.best_bound
         if r3.has_plan and (best is None or r3.objective <= best[0].objective + 1e-9):
-            best = (r3, _snapshot(m))
+            best = (r3, snapshot(m))
         elif r3.status == "interrupted" and best is not None:
             best = (replace(best[0], status="interrupted"), best[1])  # a Ctrl-C in the polish still says so
         if r3.status == "infeasible" and best is None:
@@ -345,7 +338,7 @@ def solve_staged(m: Model, cfg: SolverConfig, *, targets: Bounds | None = None,
 
 def _finish(best: tuple[SolveResult, dict], bound: float | None, t0: float, cfg: SolverConfig, how: str) -> SolveResult:
     res, values = best
-    _restore(values)
+    restore(values)
     status = "interrupted" if res.status == "interrupted" else "time_limit"
     return _result(status, res.objective, bound if bound is not None else res.best_bound, res.solver, t0,
                    f"{how}: {res.message}", cfg)
