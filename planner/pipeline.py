@@ -20,8 +20,8 @@ from planner.load import load_problem
 from planner.model import build_model
 from planner.model_standards import balance_floors
 from planner.problem import Problem
+from planner.regions import solve_county
 from planner.scenario import Scenario, load_scenario
-from planner.staged import guides, solve_staged
 from planner.travel import attach_distances
 
 Progress = Callable[[str], None]
@@ -74,8 +74,7 @@ def solve_problem(problem: Problem, progress: Progress = lambda s: None, *, floo
     model = build_model(problem, floors)
     build_s = time.perf_counter() - t0
     progress("solve")
-    scen = problem.scenario
-    result = solve_staged(model, scen.solver, **guides(problem))
+    result = solve_county(model, problem, floors)
     if not result.has_plan:
         name = problem.scenario.name
         if "nterrupt" in result.message:

@@ -213,6 +213,10 @@ class SolverConfig(_Frozen):
     threads: int = Field(2, ge=1)
     seed: int = 0
     msg: bool = False
+    decompose_above_pairs: Optional[int] = Field(40_000, ge=1, description=(
+        "above this many (village, band, site) pairs the county is solved region by region "
+        "(planner.regions); null: always as one model"))
+    region_pairs: int = Field(10_000, ge=1, description="about this many pairs per region when decomposed")
 
 
 class Scenario(_Frozen):

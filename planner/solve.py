@@ -107,7 +107,8 @@ def _highs_version(h) -> str:
     return f"highs {h.version()}" if hasattr(h, "version") else "highs"
 
 
-def _solve_highs(m: Model, cfg: SolverConfig, warm_start: dict | None = None, proof: bool = False) -> SolveResult:
+def _solve_highs(m: Model, cfg: SolverConfig, warm_start: dict | None = None, proof: bool = False,
+                 options: dict | None = None) -> SolveResult:
     """HiGHS from ``warm_start`` (default: :func:`initial_solution`). HiGHS
     1.16 can finish on a warm start it improved only in presolve's reduced
     space, report that better objective and hand back the start's own values
@@ -116,7 +117,7 @@ def _solve_highs(m: Model, cfg: SolverConfig, warm_start: dict | None = None, pr
     finds no plan in the time left, the start stands at its true objective."""
     start = warm_start or initial_solution(m)
     interchange = not warm_start and start and is_complete(m, start)
-    res = _run_highs(m, cfg, start, heuristics=not (proof or interchange))
+    res = _run_highs(m, cfg, start, heuristics=not (proof or interchange), options=options)
     if not start or res.objective is None or not _stale(m, res.objective):
         return res
     rest = cfg.model_copy(update={"time_limit_s": max(1.0, cfg.time_limit_s - res.seconds)})
@@ -144,7 +145,8 @@ def _stale(m: Model, reported: float) -> bool:
     return pulp.value(m.lp.objective) > reported + 1e-6 * max(1.0, abs(reported))
 
 
-def _run_highs(m: Model, cfg: SolverConfig, start: dict, heuristics: bool = True) -> SolveResult:
+def _run_highs(m: Model, cfg: SolverConfig, start: dict, heuristics: bool = True,
+               options: dict | None = None) -> SolveResult:
     """One HiGHS run. ``heuristics`` off only for the interchange start of a
     p-median (see :data:`HEURISTICS_OFF`): a staged solve's own start, a plan
     to improve, needs them (RINS found nothing without them on the demo)."""
@@ -153,7 +155,7 @@ def _run_highs(m: Model, cfg: SolverConfig, start: dict, heuristics: bool = True
     t0 = time.perf_counter()
     solver = InterruptibleHiGHS(msg=cfg.msg, gapRel=cfg.mip_gap, threads=cfg.threads, timeLimit=cfg.time_limit_s,
                                 random_seed=cfg.seed, mip_abs_gap=1e-6, warm_start=start,
-                                **({} if heuristics else HEURISTICS_OFF))
+                                **({} if heuristics else HEURISTICS_OFF), **(options or {}))
     m.lp.solve(solver)
     whole_catchments(m)
     secs = time.perf_counter() - t0
@@ -209,17 +211,19 @@ def _solve_cbc(m: Model, cfg: SolverConfig) -> SolveResult:
     return SolveResult(status, obj, bound, 0.0 if status == "optimal" else None, "cbc", secs, pulp.LpStatus[code])
 
 
-def solve(m: Model, cfg: SolverConfig, warm_start: dict | None = None, *, proof: bool = False) -> SolveResult:
+def solve(m: Model, cfg: SolverConfig, warm_start: dict | None = None, *, proof: bool = False,
+          options: dict | None = None) -> SolveResult:
     """Solve with the configured solver; fall back to CBC (with a warning)
     when HiGHS is unavailable or fails. ``warm_start`` maps variables to a
     known plan's values (default: the heuristic of :mod:`planner.warmstart`).
     ``proof``: the start is believed near-optimal and the solve is mostly to
-    prove it, so HiGHS's primal heuristics are off (as for the interchange start)."""
+    prove it, so HiGHS's primal heuristics are off (as for the interchange start).
+    ``options``: further HiGHS options (e.g. the LP method); CBC ignores them."""
     apply_relaxation(m)
     if cfg.name == "highs":
         if highs_available():
             try:
-                return _solve_highs(m, cfg, warm_start, proof)
+                return _solve_highs(m, cfg, warm_start, proof, options)
             except (pulp.PulpSolverError, RuntimeError) as e:
                 warnings.warn(f"HiGHS failed ({e}); falling back to CBC", RuntimeWarning, stacklevel=2)
         else:

@@ -130,7 +130,7 @@ def integers(m: Model) -> list[pulp.LpVariable]:
     return [v for v in m.lp.variables() if v.cat == pulp.LpInteger]
 
 
-def _investments(m: Model) -> list[pulp.LpVariable]:
+def investments(m: Model) -> list[pulp.LpVariable]:
     """The integer investments (teachers, rooms): per site, so cheap to make
     whole once the layout and the catchments are fixed."""
     return [v for v in m.standards.values() if v.cat == pulp.LpInteger]
@@ -142,7 +142,8 @@ def assignment_fixing(m: Model) -> Fixing:
                                    for v in m.pairs["var"]}}
 
 
-def _solve_fixed(m: Model, cfg: SolverConfig, fixing: Fixing, start: dict | None = None) -> SolveResult:
+def solve_fixed(m: Model, cfg: SolverConfig, fixing: Fixing, start: dict | None = None) -> SolveResult:
+    """:func:`planner.solve.solve` with the variables of ``fixing`` held at its values."""
     with _fixed_at(fixing):
         return solve(m, cfg, warm_start=start)
 
@@ -221,7 +222,7 @@ def layout_start(m: Model, cfg: SolverConfig, targets: Bounds, serving: Serving)
         return None
     layout = round_layout(m, targets, serving)
     with relaxing(_whole(m)):
-        r = _solve_fixed(m, _with(cfg, cfg.time_limit_s - (time.perf_counter() - t0)), layout)
+        r = solve_fixed(m, _with(cfg, cfg.time_limit_s - (time.perf_counter() - t0)), layout)
     _stop_if_interrupted(r)
     return snapshot(m) if r.has_plan else None
 
@@ -255,15 +256,15 @@ def _fixed(m: Model, cfg: SolverConfig, left, relaxed_objective: float) -> Solve
     gap = max(cfg.mip_gap, FIRST_GAP)
     done = lambda r: r.status == "interrupted" or (  # noqa: E731
         r.has_plan and (_gap(r.objective, relaxed_objective) or 0.0) <= cfg.mip_gap)
-    r = _solve_fixed(m, _with(cfg, left() * FIX_SHARE, gap), {**layout, **whole_catchment_fixing(m)})
+    r = solve_fixed(m, _with(cfg, left() * FIX_SHARE, gap), {**layout, **whole_catchment_fixing(m)})
     if done(r):
         return r
     if r.has_plan:
-        r = repair(m, cfg, _solve_fixed, layout, r, left() * FIX_SHARE)[0]
+        r = repair(m, cfg, solve_fixed, layout, r, left() * FIX_SHARE)[0]
         if done(r):
             return r
     first = (r, snapshot(m)) if r.has_plan else None
-    r2 = _solve_fixed(m, _with(cfg, left() * FIX_SHARE), layout, first[1] if first else None)
+    r2 = solve_fixed(m, _with(cfg, left() * FIX_SHARE), layout, first[1] if first else None)
     if r2.has_plan and (first is None or r2.objective <= first[0].objective):
         return r2
     if first is None:
@@ -272,15 +273,15 @@ def _fixed(m: Model, cfg: SolverConfig, left, relaxed_objective: float) -> Solve
     return replace(first[0], status="interrupted") if r2.status == "interrupted" else first[0]
 
 
-def _whole_investments(m: Model, cfg: SolverConfig, left, r2: SolveResult | None) -> SolveResult | None:
+def whole_investments(m: Model, cfg: SolverConfig, left, r2: SolveResult | None) -> SolveResult | None:
     """Stage 2b: stage 2 ran with investments continuous; with its layout and
     catchments fixed, make them whole (a small per-site MIP). No plan here
     means stage 2's plan is not one of the full model. After a Ctrl-C it
     still runs, briefly, so the plan kept is whole, and stays ``interrupted``."""
-    if r2 is None or not r2.has_plan or not _investments(m):
+    if r2 is None or not r2.has_plan or not investments(m):
         return r2
     stopped = r2.status == "interrupted"
-    r = _solve_fixed(m, _with(cfg, MIN_POLISH_S if stopped else max(left() * FIX_SHARE, MIN_POLISH_S)),
+    r = solve_fixed(m, _with(cfg, MIN_POLISH_S if stopped else max(left() * FIX_SHARE, MIN_POLISH_S)),
                      assignment_fixing(m))
     if not r.has_plan:
         return None
@@ -301,7 +302,7 @@ def solve_staged(m: Model, cfg: SolverConfig, *, targets: Bounds | None = None,
         return solve(m, cfg)
     t0 = time.perf_counter()
     left = lambda: cfg.time_limit_s - (time.perf_counter() - t0)  # noqa: E731
-    invest = _investments(m)
+    invest = investments(m)
     with relaxing(invest):
         r1 = _relaxed(m, _with(cfg, cfg.time_limit_s * RELAX_SHARE, cfg.mip_gap / 2), targets, serving)
     if r1.status == "infeasible":
@@ -315,7 +316,7 @@ def solve_staged(m: Model, cfg: SolverConfig, *, targets: Bounds | None = None,
             return _result("no_solution", None, bound, r1.solver, t0, "interrupted before a whole-catchment plan", cfg)
         with relaxing(invest):
             r2 = _fixed(m, cfg, left, r1.objective)
-        r2 = _whole_investments(m, cfg, left, r2)
+        r2 = whole_investments(m, cfg, left, r2)
         if r2 is not None:
             best = (r2, snapshot(m))
             if r2.status == "interrupted" or (_gap(r2.objective, bound) or 1.0) <= cfg.mip_gap:

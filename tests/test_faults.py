@@ -147,7 +147,7 @@ def test_a_time_limit_without_a_plan_says_so(tmp_path, monkeypatch):
     """The solver's report of no plan at the time limit (forced here: the
     staged solve's heuristic now finds a plan at once on every test case)."""
     nothing = SolveResult("no_solution", None, None, None, "highs", 3.0, "Time limit reached")
-    monkeypatch.setattr(planner.pipeline, "solve_staged", lambda *a, **k: nothing)
+    monkeypatch.setattr(planner.pipeline, "solve_county", lambda *a, **k: nothing)
     res = _cli(_small(tmp_path / "in"), "--out", tmp_path / "out", "--time-limit", "3")
     assert res.exit_code == 3, res.output
     assert "No plan found for 'case' within the time limit of 3 s" in res.output and "--time-limit" in res.output

@@ -11,7 +11,7 @@ import pytest
 from planner.model import build_model
 from planner.repair import neighbourhood, repair, short_sites
 from planner.solve import solve
-from planner.staged import _solve_fixed, layout_fixing
+from planner.staged import solve_fixed, layout_fixing
 from tests.factory import full_site_case
 
 
@@ -48,10 +48,10 @@ def test_repair_moves_a_village_off_a_full_site_to_the_direct_optimum(tmp_path):
     assert solve(m, cfg).status == "optimal"
     layout = layout_fixing(m)
     wrong = {v: float(s == "A") for v, vid, s in zip(m.pairs["var"], m.pairs["village_id"], m.pairs["site_id"]) if vid == "V2"}
-    bad = _solve_fixed(m, cfg, {**layout, **wrong})
+    bad = solve_fixed(m, cfg, {**layout, **wrong})
     assert bad.objective > direct.objective + 1.0 and short_sites(m) == {"A"}  # the plan the repair starts from
 
-    res, rounds = repair(m, cfg, _solve_fixed, layout, bad, 30.0)
+    res, rounds = repair(m, cfg, solve_fixed, layout, bad, 30.0)
     assert rounds >= 1 and res.objective == pytest.approx(direct.objective, rel=1e-9)
     assert pulp.value(m.lp.objective) == pytest.approx(direct.objective, rel=1e-9)  # the model holds the repaired plan
     assert short_sites(m) == set()
@@ -65,6 +65,6 @@ def test_repair_without_a_hot_site_changes_nothing(tmp_path):
     m = build_model(problem)
     best = solve(m, cfg)
     before = {v: v.varValue for v in m.lp.variables()}
-    res, rounds = repair(m, cfg, _solve_fixed, layout_fixing(m), best, 30.0)
+    res, rounds = repair(m, cfg, solve_fixed, layout_fixing(m), best, 30.0)
     assert rounds == 0 and res is best
     assert {v: v.varValue for v in m.lp.variables()} == before

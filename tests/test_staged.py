@@ -12,7 +12,7 @@ import pytest
 from planner.load import load_problem
 from planner.model import build_model
 from planner.solve import solve
-from planner.staged import _investments, solve_staged
+from planner.staged import investments, solve_staged
 from planner.travel import attach_distances
 from tests.factory import OFF, make_case, school, village
 
@@ -39,7 +39,7 @@ def test_staged_reaches_the_direct_optimum_with_whole_investments(tmp_path, seed
     staged = solve_staged(m, cfg)
     assert direct.status == "optimal" and staged.has_plan
     assert staged.objective == pytest.approx(direct.objective, rel=1e-6)
-    invest = _investments(m)
+    invest = investments(m)
     assert invest and all(v.cat == pulp.LpInteger for v in invest)  # integrality restored after the stages
     assert all(abs(v.varValue - round(v.varValue)) < 1e-6 for v in invest)
     assert sum(v.varValue for v in invest) > 0  # the case does need teachers or rooms
@@ -76,7 +76,7 @@ def test_a_ctrl_c_in_stage_2_still_keeps_whole_investments(tmp_path, monkeypatch
     m = build_model(problem)
     res = solve_staged(m, problem.scenario.solver.model_copy(update={"time_limit_s": 60}))
     assert res.status == "interrupted"
-    invest = _investments(m)
+    invest = investments(m)
     assert all(abs(v.varValue - round(v.varValue)) < 1e-6 for v in invest)
     assert sum(v.varValue for v in invest) > 0
 

@@ -1,0 +1,393 @@
+"""Regional decomposition for counties too big for one MIP.
+
+At ten times the demo (200,000 pairs) the staged solve of
+:mod:`planner.staged` finds no plan in ten minutes: the LP relaxation alone
+takes most of its stage. The field's answer for facility location at that
+size is to decompose by geography and keep one global bound:
+
+1. **the county's LP** (every integer relaxed, HiGHS's interior point
+   without crossover) gives the lower bound the gap is measured against and
+   the fractional layout, rounded by :func:`planner.staged.round_layout` so
+   the county's target counts hold;
+2. **regions**: townships are grouped by recursive coordinate bisection into
+   regions of about ``solver.region_pairs`` pairs (a township heavier than
+   half a region, such as the county town, is cut by its sites); each site
+   belongs to its township's region and each village-band to the region of the open site
+   (in the rounded layout) the LP sends most of its pupils to;
+3. **regional plans**: each region is its own problem (its sites, its
+   village-bands, the rounded layout's counts as exact targets, and the
+   budget left after reserving the LP's spending in the regions still to
+   come), solved by the staged solve in its share of the time;
+4. **the county's plan** joins the regional plans by variable name; it is a
+   plan of the county's model (checked row by row), with a gap against the
+   LP bound, and the time left goes to a polish from it.
+
+A village-band only goes to a site of its own region, so the joined plan is
+a restriction of the county's model: feasible, never better than the best
+plan, and honest about its gap through the global bound.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pulp
+
+from planner.highs_bulk import model_arrays
+from planner.model import Model, build_model
+from planner.problem import Problem
+from planner.scenario import Scenario, SolverConfig
+from planner.solve import SolveResult, _gap, restore, snapshot, solve
+from planner.repair import repair, short_sites
+from planner.staged import (FIX_SHARE, MIN_POLISH_S, guides, integers, investments, layout_fixing, relaxing,
+                            round_layout, solve_fixed, solve_staged, whole_investments)
+
+LP_SHARE = 0.5
+"""The county's LP may take up to this share of the limit (10x: 163 s of 600)."""
+LP_OPTIONS = {"solver": "ipm", "run_crossover": "off"}
+"""Interior point without crossover: at 10x 163 s, against 205 s with
+crossover and more than 90 s unfinished with dual simplex; the rounding
+needs values, not a vertex."""
+FIRST_PASS_SHARE = 0.5
+"""Each region's first solve gets this share of its part of the time; the
+rest goes to the regions still above the target gap (:func:`second_pass`)."""
+COUNTY_SHARE = 0.15
+"""Of the time after the LP, what the county-level repair and polish keep
+back from the regions."""
+ROW_TOL = 1e-5
+
+
+def region_count(pairs: int, cfg: SolverConfig) -> int:
+    """How many regions a model of ``pairs`` pairs is cut into (1: no cut):
+    none up to ``solver.decompose_above_pairs``, then about
+    ``solver.region_pairs`` pairs each."""
+    if cfg.decompose_above_pairs is None or pairs <= cfg.decompose_above_pairs:
+        return 1
+    return max(2, math.ceil(pairs / cfg.region_pairs))
+
+
+def solve_county(m: Model, problem: Problem, floors: dict | None = None) -> SolveResult:
+    """The staged solve, or for a model above ``solver.decompose_above_pairs``
+    pairs the regional decomposition (module docstring)."""
+    cfg = problem.scenario.solver
+    n = region_count(len(m.pairs), cfg)
+    if n <= 1:
+        return solve_staged(m, cfg, **guides(problem))
+    return solve_regions(m, problem, n, floors)
+
+
+# ------------------------------------------------------------------ regions
+
+
+def area_keys(sites: pd.DataFrame, weight: pd.Series, n: int) -> pd.Series:
+    """Each site's area: its township, or the site itself when it has none
+    or when its township weighs more than half a region (a county town
+    of 30,000 pairs at 10x is cut like the rest)."""
+    town = sites["township"].fillna("").astype(str)
+    heavy = town.map(weight.groupby(town).sum()) > weight.sum() / n / 2
+    return town.where((town != "") & ~heavy, "site:" + sites.index.to_series().astype(str))
+
+
+def bisect(points: pd.DataFrame, n: int) -> pd.Series:
+    """Recursive coordinate bisection of weighted points (columns x, y, w)
+    into ``n`` parts of about equal weight: split across the wider extent
+    where the cumulative weight comes closest to n1/n. Deterministic (ties
+    break on index, then on the earlier cut)."""
+    out = pd.Series(0, index=points.index, dtype=int)
+
+    def cut(idx: pd.Index, parts: int, first: int) -> None:
+        if parts <= 1 or len(idx) <= 1:
+            out[idx] = first
+            return
+        p = points.loc[idx]
+        axis = "x" if np.ptp(p["x"]) >= np.ptp(p["y"]) else "y"
+        p = p.sort_values([axis, "key"], kind="stable")
+        left = parts // 2
+        share = p["w"].cumsum() / max(float(p["w"].sum()), 1e-9)
+        k = int(np.argmin(np.abs(share.to_numpy()[:-1] - left / parts))) + 1  # the closest cut, first on ties
+        cut(p.index[:k], left, first)
+        cut(p.index[k:], parts - left, first + left)
+
+    points = points.assign(key=points.index.astype(str))
+    cut(points.index, n, 0)
+    return out
+
+
+def site_regions(problem: Problem, n: int) -> pd.Series:
+    """Region of every site: areas (townships) bisected by their pairs."""
+    sites = problem.sites
+    weight = problem.pairs["site_id"].value_counts().reindex(sites.index, fill_value=0) + 1
+    area = area_keys(sites, weight, n)
+    pts = pd.DataFrame({"x": sites["x"], "y": sites["y"], "w": weight, "area": area})
+    areas = pts.groupby("area", sort=True).agg(x=("x", "mean"), y=("y", "mean"), w=("w", "sum"))
+    return area.map(bisect(areas, n)).rename("region")
+
+
+def band_regions(m: Model, layout: dict, serving: dict, region: pd.Series) -> pd.Series:
+    """Region of every village-band, whole, keeping each region's pupils of
+    a band near what the LP sent to its sites (a region given more pupils
+    than the LP had there must pack them onto full sites). Largest first,
+    a village-band takes, of the regions with an open site (in ``layout``)
+    teaching its band, the one the LP sent most of it to that still has
+    room for it, else the one with most room; a village-band with no such
+    site keeps its nearest site's region."""
+    kind = {s: t for s, t, v in m.open[["site_id", "type", "var"]].itertuples(index=False) if layout[v] > 0.5}
+    p = m.pairs[["village_id", "band", "site_id", "distance_km", "pupils"]].copy()
+    p["share"] = [v.varValue or 0.0 for v in m.pairs["var"]]
+    p["region"] = p["site_id"].map(region).to_numpy()
+    ok = np.array([kind.get(s) in serving[b] for s, b in zip(p["site_id"], p["band"])])
+    p["ok_km"] = np.where(ok, p["distance_km"], np.inf)
+    room = (p["share"] * p["pupils"]).groupby([p["region"], p["band"]]).sum().to_dict()
+    g = p.groupby(["village_id", "band", "region"], sort=True).agg(share=("share", "sum"), ok_km=("ok_km", "min"))
+    g = g.reset_index()
+    g = g[np.isfinite(g["ok_km"])].sort_values(["village_id", "band", "share", "ok_km", "region"],
+                                              ascending=[True, True, False, True, True], kind="stable")
+    options = {k: list(grp["region"]) for k, grp in g.groupby(["village_id", "band"], sort=False)}
+    nearest = p.sort_values(["distance_km", "site_id"], kind="stable").drop_duplicates(["village_id", "band"])
+    nearest = nearest.set_index(["village_id", "band"])
+    out: dict[tuple[str, str], int] = {}
+    for vb in sorted(nearest.index, key=lambda k: (-nearest.at[k, "pupils"], k)):
+        opts, need = options.get(vb), nearest.at[vb, "pupils"]
+        if not opts:
+            out[vb] = int(nearest.at[vb, "region"])
+            continue
+        fit = [r for r in opts if room.get((r, vb[1]), 0.0) >= need - 1e-9]
+        pick = fit[0] if fit else max(opts, key=lambda r: (room.get((r, vb[1]), 0.0), -opts.index(r)))
+        room[(pick, vb[1])] = room.get((pick, vb[1]), 0.0) - need
+        out[vb] = pick
+    res = pd.Series(out, dtype=int)
+    res.index = pd.MultiIndex.from_tuples(list(out), names=["village_id", "band"])
+    return res.sort_index()
+
+
+# ------------------------------------------------------------------- budget
+
+
+def site_spending(m: Model) -> pd.DataFrame:
+    """Current spending (the LP's, after its solve) by site and cost category."""
+    site_of = {v.name: s for s, v in zip(m.open["site_id"], m.open["var"])}
+    site_of.update({v.name: s for (s, _), v in m.added.items()})
+    site_of.update({v.name: s for (s, _), v in m.standards.items()})
+    rows = [(site_of.get(v.name), k, c * (v.varValue or 0.0)) for k, e in m.cost.items() for v, c in e.items()]
+    tab = pd.DataFrame(rows, columns=["site_id", "category", "spend"]).dropna(subset=["site_id"])
+    return tab.pivot_table(index="site_id", columns="category", values="spend", aggfunc="sum", fill_value=0.0)
+
+
+def limits(scen: Scenario) -> dict[str, tuple[float, tuple[str, ...]]]:
+    """Each budget row as (limit, the categories it sums)."""
+    b = scen.budget
+    cats = tuple(sorted({"teaching", "living", "sports", "new_build", "upgrade", "land", "equipment", "multimedia",
+                         "rooms", "teachers"}))
+    out = {k: (v, (k,)) for k, v in b.by_category_10k_yuan.items()}
+    if b.total_10k_yuan is not None:
+        out["total"] = (b.total_10k_yuan, tuple(c for c in cats if b.covered(c)))
+    return out
+
+
+def regional_budget(scen: Scenario, spent: dict[str, float], reserve: dict[str, float]) -> dict:
+    """The ``budget`` of a region: each limit less what earlier regions spent
+    and what later regions' LP spending reserves (never below zero)."""
+    upd: dict = {}
+    for k, (lim, _) in limits(scen).items():
+        left = max(0.0, lim - spent.get(k, 0.0) - reserve.get(k, 0.0))
+        if k == "total":
+            upd["total_10k_yuan"] = left
+        else:
+            upd.setdefault("by_category_10k_yuan", dict(scen.budget.by_category_10k_yuan))[k] = left
+    return scen.budget.model_copy(update=upd)
+
+
+def _sums(spend: pd.DataFrame, scen: Scenario) -> dict[str, float]:
+    return {k: float(spend.reindex(columns=list(cats), fill_value=0.0).to_numpy().sum())
+            for k, (_, cats) in limits(scen).items()}
+
+
+# --------------------------------------------------------------- sub-problems
+
+
+def regional_problem(problem: Problem, sites: pd.Index, bands: pd.MultiIndex, counts: dict[str, int],
+                     budget, cfg: SolverConfig) -> Problem:
+    """The county restricted to ``sites`` and the village-bands ``bands``,
+    with ``counts`` as exact targets for the county's targeted types."""
+    scen = problem.scenario
+    targets = {t: counts.get(t, 0) for t in scen.targets}
+    sub = scen.model_copy(update={"targets": targets, "budget": budget, "solver": cfg})
+    pairs = problem.pairs
+    keep = pairs["site_id"].isin(sites) & pd.MultiIndex.from_frame(pairs[["village_id", "band"]]).isin(bands)
+    return replace(problem, scenario=sub, sites=problem.sites.loc[sites],
+                   pairs=pairs[keep.to_numpy()].reset_index(drop=True))
+
+
+def join(m: Model, values: dict[str, float]) -> None:
+    """Put regional values (by variable name) on the county's variables; a
+    variable no region has (a pair across regions) is zero."""
+    for v in m.lp.variables():
+        v.varValue = values.get(v.name, 0.0)
+
+
+def violations(m: Model, tol: float = ROW_TOL) -> list[str]:
+    """Rows and bounds the current values break (names, worst first)."""
+    arrays = model_arrays(m.lp)
+    x = np.array([v.varValue or 0.0 for v in m.lp.variables()])
+    act = arrays["matrix"] @ x
+    scale = np.maximum(1.0, np.abs(arrays["row_lower"]).clip(max=1e12))
+    over = np.maximum(arrays["row_lower"] - act, act - arrays["row_upper"]) / np.where(np.isfinite(scale), scale, 1.0)
+    bad = np.flatnonzero(over > tol)
+    name_of = {id(c): n for n, c in m.rows.items()}
+    cons = list(m.lp._constraints.values())
+    rows = [name_of.get(id(cons[i]), cons[i].name) for i in bad[np.argsort(-over[bad])]]
+    off = np.maximum(arrays["lower"] - x, x - arrays["upper"])
+    cols = [f"bound {v.name}" for v, o in zip(m.lp.variables(), off) if o > tol]
+    return rows + cols
+
+
+# -------------------------------------------------------------------- solve
+
+
+def solve_regions(m: Model, problem: Problem, n: int, floors: dict | None = None) -> SolveResult:
+    """The regional decomposition of the module docstring, in ``n`` regions."""
+    cfg = problem.scenario.solver
+    t0 = time.perf_counter()
+    left = lambda: cfg.time_limit_s - (time.perf_counter() - t0)  # noqa: E731
+    lp = county_lp(m, cfg)
+    if not lp.has_plan:
+        why = "is infeasible" if lp.status == "infeasible" else f"was not solved in {lp.seconds:.0f} s"
+        return _done(lp.status if lp.status == "infeasible" else "no_solution", None, None, lp, t0, cfg,
+                     f"the county's LP relaxation {why}")
+    bound = lp.objective
+    values, last, why = regional_plans(m, problem, n, floors, lambda: left() * (1 - COUNTY_SHARE))
+    if values is None:
+        return _done("no_solution", None, bound, last, t0, cfg, why)
+    join(m, values)
+    bad = violations(m)
+    if bad:
+        return _done("no_solution", None, bound, last, t0, cfg, "the joined regional plans break " + ", ".join(bad[:5]))
+    obj = pulp.value(m.lp.objective)
+    best = SolveResult("interrupted" if last.status == "interrupted" else "time_limit", obj, bound, _gap(obj, bound),
+                       lp.solver, 0.0, f"{n} regions")
+    if best.status != "interrupted":
+        best = repair_shortfalls(m, cfg, left() * FIX_SHARE, best)
+    if best.status != "interrupted" and left() >= MIN_POLISH_S and (_gap(best.objective, bound) or 0.0) > cfg.mip_gap:
+        best = polish(m, cfg, left(), best)
+    return _done(best.status, best.objective, max(bound, best.best_bound or bound), best, t0, cfg,
+                 f"regional ({n} regions): {best.message}")
+
+
+def county_lp(m: Model, cfg: SolverConfig) -> SolveResult:
+    """The county's LP relaxation (every integer relaxed), within
+    :data:`LP_SHARE` of the limit; its values stay on the variables."""
+    with relaxing(integers(m)):
+        lp = solve(m, cfg.model_copy(update={"time_limit_s": cfg.time_limit_s * LP_SHARE}), options=LP_OPTIONS)
+    if lp.status == "interrupted":
+        raise KeyboardInterrupt  # a relaxation is no plan to keep
+    return lp
+
+
+def regional_plans(m: Model, problem: Problem, n: int, floors: dict | None,
+                   left) -> tuple[dict[str, float] | None, SolveResult, str]:
+    """Round the LP's layout, cut the county into ``n`` regions and solve
+    each in turn (``left()``: the seconds the regions may still use, shared
+    by their village-bands; a region done early passes its time on).
+    Returns the values by variable name, the last result and, on failure,
+    why."""
+    g = guides(problem)
+    layout = round_layout(m, g["targets"], g["serving"])
+    region = site_regions(problem, n)
+    bands = band_regions(m, layout, g["serving"], region)
+    spend = site_spending(m)
+    spent: dict[str, float] = {}
+    solved: list[tuple[Model, SolveResult]] = []
+    for r in range(n):
+        sites = region.index[region.to_numpy() == r]
+        reserve = _sums(spend.reindex(region.index[region.to_numpy() > r]).fillna(0.0), problem.scenario)
+        mine = bands.index[bands.to_numpy() == r]
+        share = len(mine) / max(1, int((bands.to_numpy() >= r).sum()))
+        rcfg = problem.scenario.solver.model_copy(update={"time_limit_s": max(1.0, left() * FIRST_PASS_SHARE * share)})
+        sub = regional_problem(problem, sites, mine, _counts(m, layout, sites),
+                               regional_budget(problem.scenario, spent, reserve), rcfg)
+        sm = build_model(sub, floors)
+        res = solve_staged(sm, rcfg, **guides(sub))
+        if not res.has_plan or (res.status == "interrupted" and r < n - 1):
+            return None, res, f"region {r + 1} of {n}: {res.message}"
+        solved.append((sm, res))
+        for k, x in _sums(site_spending(sm), problem.scenario).items():
+            spent[k] = spent.get(k, 0.0) + x
+    if solved[-1][1].status != "interrupted":
+        second_pass(solved, problem.scenario.solver, left)
+    values = {v.name: v.varValue or 0.0 for sm, _ in solved for v in sm.lp.variables()}
+    return values, solved[-1][1], ""
+
+
+def second_pass(solved: list[tuple[Model, SolveResult]], cfg: SolverConfig, left) -> None:
+    """The regions still above the target gap, the most objective above
+    their bound first, share the time left in proportion to that excess:
+    each is repaired (:func:`repair_shortfalls`) and polished from its plan.
+    A hard region (a county town's full sites) thus gets the time the easy
+    ones did not need; ``solved`` is updated in place."""
+    excess = {i: r.objective - (r.best_bound if r.best_bound is not None and abs(r.best_bound) < 1e300 else 0.0)
+              for i, (_, r) in enumerate(solved) if (r.mip_gap is None or r.mip_gap > cfg.mip_gap)}
+    total = sum(excess.values())
+    for i in sorted(excess, key=lambda i: (-excess[i], i)):
+        seconds = left() * excess[i] / total if total > 0 else 0.0
+        total -= excess[i]
+        if seconds < MIN_POLISH_S:
+            continue
+        t0 = time.perf_counter()
+        sm, r = solved[i]
+        r = repair_shortfalls(sm, cfg, seconds * FIX_SHARE, r)
+        r = polish(sm, cfg, seconds - (time.perf_counter() - t0), r)
+        solved[i] = (sm, r)
+        if r.status == "interrupted":
+            return
+
+
+def repair_shortfalls(m: Model, cfg: SolverConfig, seconds: float, best: SolveResult) -> SolveResult:
+    """The joined plan's shortfalls repaired across region edges: the
+    neighbourhood repair of :mod:`planner.repair` on the county's model
+    (layout fixed, investments continuous), then investments made whole;
+    kept only if it beats the joined plan."""
+    if not short_sites(m) or seconds < 1.0:
+        return best
+    t0 = time.perf_counter()
+    joined = snapshot(m)
+    with relaxing(investments(m)):
+        r, rounds = repair(m, cfg.model_copy(update={"time_limit_s": seconds}), solve_fixed, layout_fixing(m), best,
+                           seconds * FIX_SHARE)
+    if rounds:
+        r = whole_investments(m, cfg, lambda: seconds - (time.perf_counter() - t0), r)
+    if not rounds or r is None or not r.has_plan or r.objective >= best.objective:
+        restore(joined)
+        return best
+    return replace(best, objective=r.objective, mip_gap=_gap(r.objective, best.best_bound),
+                   message=f"{best.message}, repaired at {len(short_sites(m))} short site(s) left")
+
+
+def _counts(m: Model, layout: dict, sites: pd.Index) -> dict[str, int]:
+    on = m.open[m.open["site_id"].isin(sites)]
+    return on.loc[[layout[v] > 0.5 for v in on["var"]], "type"].value_counts().to_dict()
+
+
+def polish(m: Model, cfg: SolverConfig, seconds: float, best: SolveResult) -> SolveResult:
+    """The model's full MIP (a region's, or the county's) from its current
+    plan for ``seconds``; the plan is kept unless the MIP beats it."""
+    if seconds < MIN_POLISH_S:
+        return best
+    start = snapshot(m)
+    r = solve(m, cfg.model_copy(update={"time_limit_s": seconds}), warm_start=start)
+    if r.has_plan and r.objective <= best.objective + 1e-9:
+        return replace(r, status="interrupted" if r.status == "interrupted" else best.status)
+    restore(start)
+    bound = r.best_bound if r.best_bound is not None and abs(r.best_bound) < 1e300 else None
+    return replace(best, best_bound=bound, status="interrupted" if r.status == "interrupted" else best.status)
+
+
+def _done(status: str, obj: float | None, bound: float | None, last: SolveResult, t0: float, cfg: SolverConfig,
+          msg: str) -> SolveResult:
+    gap = _gap(obj, bound)
+    if status == "time_limit" and gap is not None and gap <= cfg.mip_gap + 1e-9:
+        status = "feasible"
+    return SolveResult(status, obj, bound, gap, last.solver, time.perf_counter() - t0, msg)

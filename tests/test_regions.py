@@ -1,0 +1,182 @@
+"""The regional decomposition (planner/regions.py): the bisection and the
+budget shares by hand, a county of two far-apart towns solved region by
+region to the direct optimum, and a coupled county (standards, a binding
+budget) whose joined plan keeps every row of the county's model."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pandas as pd
+import pulp
+import pytest
+
+from planner.load import load_problem
+from planner.model import build_model
+from planner.regions import area_keys, band_regions, bisect, repair_shortfalls, region_count, regional_budget, site_regions, solve_county, violations
+from planner.repair import short_sites
+from planner.scenario import Scenario
+from planner.solve import solve
+from planner.staged import guides, investments, layout_fixing, solve_fixed, solve_staged
+from planner.travel import attach_distances
+from tests.factory import OFF, deep_merge, full_site_case, make_case, school, village
+
+
+def test_bisection_cuts_across_the_wider_extent_at_the_weighted_share():
+    """Five points on a line (x wider than y): two parts split where the
+    cumulative weight comes closest to half (2 of 8 and 6 of 8 tie: the
+    earlier cut), three parts near a third and two thirds; the order of the
+    rows does not matter."""
+    pts = pd.DataFrame({"x": [0.0, 4.0, 1.0, 3.0, 2.0], "y": [0.0, 0.1, 0.0, 0.1, 0.0],
+                        "w": [1.0, 1.0, 1.0, 1.0, 4.0]}, index=["a", "e", "b", "d", "c"])
+    two = bisect(pts, 2)
+    assert two.to_dict() == {"a": 0, "b": 0, "c": 1, "d": 1, "e": 1}  
+    three = bisect(pts, 3)
+    assert sorted(three.unique()) == [0, 1, 2]
+    assert three["a"] == three["b"] == 0 and three["e"] == 2
+    tall = pts.assign(x=pts["y"], y=pts["x"])  # the same points turned: the cut follows y
+    assert bisect(tall, 2).to_dict() == two.to_dict()
+
+
+def test_a_township_heavier_than_half_a_region_is_cut_by_its_sites():
+    """Town 甲 holds 60 of 90 pairs: with two regions (45 each) it is cut
+    into its sites; 乙 (20, under half a region) stays one area, and a site
+    without a township is its own."""
+    sites = pd.DataFrame({"township": ["甲", "甲", "甲", "乙", "乙", ""]}, index=["a1", "a2", "a3", "b1", "b2", "c"])
+    weight = pd.Series([20, 20, 20, 10, 10, 10], index=sites.index)
+    assert area_keys(sites, weight, 2).tolist() == ["site:a1", "site:a2", "site:a3", "乙", "乙", "site:c"]
+    light = weight.where(weight != 20, 5)  # 甲 15 of 45: under half of one region, it stays whole
+    assert area_keys(sites, light, 1).tolist() == ["甲", "甲", "甲", "乙", "乙", "site:c"]
+
+
+def _lp_tables(opened: dict[str, bool], pairs: list[tuple[str, str, float, int, float]]) -> SimpleNamespace:
+    """A model stand-in: ``open`` rows (one primary per site, open or not)
+    and ``pairs`` (village, site, km, pupils, LP share) of band g1_3."""
+    lp = pulp.LpProblem("bands")
+    op = pd.DataFrame([{"site_id": s, "type": "primary", "var": lp.add_variable(f"o_{s}", 0, 1)} for s in opened])
+    rows = []
+    for i, (v, s, km, n, x) in enumerate(pairs):
+        var = lp.add_variable(f"x{i}", 0, 1)
+        var.varValue = x
+        rows.append({"village_id": v, "band": "g1_3", "site_id": s, "distance_km": km, "pupils": n, "var": var})
+    return SimpleNamespace(open=op, pairs=pd.DataFrame(rows)), {v: float(opened[s]) for s, v in zip(op["site_id"], op["var"])}
+
+
+def test_village_bands_go_where_the_lp_had_room_for_them():
+    """A (region 0) and B (region 1) open; the LP sends V1 (100 pupils) 60 %
+    to A and V2 (50) wholly to A, V3 (40) to B: region 0 had 110, region 1
+    80. V1, largest, takes region 0; V2 no longer fits there and takes B,
+    where it may go; V3 then fits nowhere and takes the region with most
+    room (1). The old rule, each to its largest share, gave 150 against 40.
+    V4 reaches only the closed site C: it keeps C's region."""
+    m, layout = _lp_tables({"A": True, "B": True, "C": False},
+                           [("V1", "A", 1.0, 100, 0.6), ("V1", "B", 2.0, 100, 0.4),
+                            ("V2", "A", 1.0, 50, 1.0), ("V2", "B", 3.0, 50, 0.0),
+                            ("V3", "B", 1.0, 40, 1.0), ("V3", "A", 4.0, 40, 0.0),
+                            ("V4", "C", 1.0, 10, 1.0)])
+    region = pd.Series({"A": 0, "B": 1, "C": 1})
+    got = band_regions(m, layout, {"g1_3": {"primary"}}, region)
+    assert got.to_dict() == {("V1", "g1_3"): 0, ("V2", "g1_3"): 1, ("V3", "g1_3"): 1, ("V4", "g1_3"): 1}
+
+
+def test_region_count_follows_the_pairs_per_region():
+    cfg = Scenario.model_validate({"name": "x", "data": {"gpkg": "x.gpkg"}}).solver
+    assert region_count(40_000, cfg) == 1  # the demo (20,149 pairs) stays one model
+    assert region_count(40_001, cfg) == 5 and region_count(202_114, cfg) == 21
+    assert region_count(10**6, cfg.model_copy(update={"decompose_above_pairs": None})) == 1
+    assert region_count(15, cfg.model_copy(update={"decompose_above_pairs": 10, "region_pairs": 100})) == 2
+
+
+def test_a_region_gets_the_budget_left_after_earlier_spending_and_later_reserves():
+    scen = Scenario.model_validate({"name": "x", "data": {"gpkg": "x.gpkg"},
+                                    "budget": {"total_10k_yuan": 100.0, "covers": "construction",
+                                               "by_category_10k_yuan": {"sports": 30.0}}})
+    b = regional_budget(scen, spent={"total": 40.0, "sports": 10.0}, reserve={"total": 25.0, "sports": 5.0})
+    assert b.total_10k_yuan == pytest.approx(35.0) and b.by_category_10k_yuan == {"sports": pytest.approx(15.0)}
+    assert b.covers == "construction"
+    assert regional_budget(scen, {"total": 90.0}, {"total": 25.0}).total_10k_yuan == 0.0  # never below zero
+
+
+def _two_towns(tmp_path, scenario: dict):
+    """Two towns 60 km apart, three villages and three schools each; in each
+    town the middle school is the 1-median."""
+    vs, ss = [], []
+    for town, x0 in (("甲镇", 0.0), ("乙镇", 60.0)):
+        tag = "A" if x0 == 0 else "B"
+        vs += [village(f"{tag}{i}", x0 + dx, dy, g1_3=n, township=town)
+               for i, (dx, dy, n) in enumerate([(0, 0, 30), (2, 1, 20), (4, 0, 25)])]
+        ss += [school(f"S{tag}{j}", x0 + dx, 0.5, "primary", township=town) for j, dx in enumerate([0.5, 2.0, 3.5])]
+    path = make_case(tmp_path, vs, ss, scenario=scenario)
+    return attach_distances(load_problem(path))
+
+
+def test_two_far_towns_solved_region_by_region_reach_the_direct_optimum(tmp_path):
+    """Capped schools (whole catchments, so the staged path) and a target of
+    two primaries: the towns never share pupils, so two regions lose
+    nothing and the joined plan is the direct optimum, proved by the
+    county's bound."""
+    scen = deep_merge(OFF, {"targets": {"primary": 2}, "caps": {"school_pupils": {"primary": 80}},
+                            "policy": {"moves": {"primary": ["primary", "closed"]}},
+                            "solver": {"threads": 1, "mip_gap": 0.0, "decompose_above_pairs": 10, "region_pairs": 10}})
+    problem = _two_towns(tmp_path, scen)
+    assert region_count(len(problem.pairs), problem.scenario.solver) >= 2
+    assert site_regions(problem, 2).groupby(problem.sites["township"]).nunique().eq(1).all()  # a town stays whole
+    direct = build_model(problem)
+    best = solve_staged(direct, problem.scenario.solver, **guides(problem))
+    m = build_model(problem)
+    r = solve_county(m, problem)
+    assert "regions" in r.message
+    assert r.objective == pytest.approx(best.objective, rel=1e-9)
+    assert r.best_bound == pytest.approx(best.objective, rel=1e-6) and r.mip_gap == pytest.approx(0.0, abs=1e-6)
+    opened = sorted(s for s, t, v in m.open[["site_id", "type", "var"]].itertuples(index=False) if v.varValue > 0.5)
+    assert opened == ["SA1", "SB1"]
+    assert violations(m) == []
+
+
+def test_a_coupled_county_joined_from_regions_keeps_every_row(tmp_path):
+    """Standards on and a budget that binds (shortfalls priced): the regions
+    share it out, and the joined plan breaks no row of the county's model,
+    spends the whole budget and equals the direct optimum."""
+    scen = {"targets": {"primary": 2}, "policy": {"moves": {"primary": ["primary", "closed"]}},
+            "budget": {"total_10k_yuan": 150.0}, "indicators": {"allow_shortfalls": True},
+            "solver": {"threads": 1, "mip_gap": 0.0, "decompose_above_pairs": 10, "region_pairs": 10}}
+    problem = _two_towns(tmp_path, scen)
+    direct = build_model(problem)
+    best = solve_staged(direct, problem.scenario.solver, **guides(problem))
+    m = build_model(problem)
+    r = solve_county(m, problem)
+    assert r.has_plan and "regions" in r.message
+    assert violations(m) == []
+    assert r.best_bound <= best.objective + 1e-6 * abs(best.objective)
+    budgeted = sum(e.value() or 0.0 for k, e in m.cost.items() if problem.scenario.budget.covered(k))
+    assert budgeted == pytest.approx(150.0)  # binding: the unbudgeted optimum spends 367.8
+    # the towns share nothing but the budget, and the LP's shares of it are the optimum's: no loss
+    assert r.objective == pytest.approx(best.objective, rel=1e-9)
+
+
+def test_the_shortfall_repair_moves_a_village_off_a_full_site_and_keeps_investments_whole(tmp_path):
+    """A joined plan that sends V2 to the full site A (a priced shortfall,
+    as a region cut from B would): the county repair moves it to B, reaches
+    the direct optimum and leaves every investment whole."""
+    problem = full_site_case(tmp_path)
+    cfg = problem.scenario.solver
+    direct = solve(build_model(problem), cfg)
+    m = build_model(problem)
+    solve(m, cfg)
+    wrong = {v: float(s == "A") for v, vid, s in zip(m.pairs["var"], m.pairs["village_id"], m.pairs["site_id"]) if vid == "V2"}
+    joined = solve_fixed(m, cfg, {**layout_fixing(m), **wrong})
+    assert short_sites(m) == {"A"} and joined.objective > direct.objective + 1.0
+
+    r = repair_shortfalls(m, cfg, 30.0, joined)
+    assert r.objective == pytest.approx(direct.objective, rel=1e-9) and short_sites(m) == set()
+    assert all(abs(v.varValue - round(v.varValue)) < 1e-6 for v in investments(m))
+    assert violations(m) == []
+
+
+def test_the_shortfall_repair_keeps_the_joined_plan_when_nothing_is_short(tmp_path):
+    problem = full_site_case(tmp_path)
+    m = build_model(problem)
+    best = solve(m, problem.scenario.solver)
+    before = {v.name: v.varValue for v in m.lp.variables()}
+    assert repair_shortfalls(m, problem.scenario.solver, 30.0, best) is best
+    assert {v.name: v.varValue for v in m.lp.variables()} == before
