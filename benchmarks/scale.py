@@ -93,6 +93,7 @@ def measure(factor: int, *, time_limit_s: float, threads: int) -> dict:
     if child["exit_code"] == 0 and summary.exists():
         s = json.loads(summary.read_text(encoding="utf-8"))
         row.update(status=s["status"], objective=s["objective"], best_bound=s["best_bound"], mip_gap=s["mip_gap"],
+                   solve_method=s.get("solve_method"), shortfall_cost_10k_yuan=s["shortfalls"].get("cost_to_close_10k_yuan"),
                    build_seconds=s["build_seconds"], solve_seconds=s["solve_seconds"], model_size=s["model_size"],
                    pairs=_pairs(scen))
     return row

@@ -60,6 +60,7 @@ def summarise(problem: Problem, plan: Plan) -> dict:
         "best_bound": res.best_bound,
         "mip_gap": res.mip_gap,
         "solver": res.solver,
+        "solve_method": res.message,  # e.g. "regional (21 regions): ..." or "staged: ..."
         "solve_seconds": round(res.seconds, 3),
         "build_seconds": round(plan.build_seconds, 3),
         "model_size": plan.model_size,

@@ -234,8 +234,10 @@ def violations(m: Model, tol: float = ROW_TOL) -> list[str]:
     arrays = model_arrays(m.lp)
     x = np.array([v.varValue or 0.0 for v in m.lp.variables()])
     act = arrays["matrix"] @ x
-    scale = np.maximum(1.0, np.abs(arrays["row_lower"]).clip(max=1e12))
-    over = np.maximum(arrays["row_lower"] - act, act - arrays["row_upper"]) / np.where(np.isfinite(scale), scale, 1.0)
+    lo, up = arrays["row_lower"], arrays["row_upper"]
+    scale = np.maximum.reduce([np.ones_like(act), np.where(np.isfinite(lo), np.abs(lo), 0.0),
+                               np.where(np.isfinite(up), np.abs(up), 0.0)])
+    over = np.maximum(lo - act, act - up) / scale
     bad = np.flatnonzero(over > tol)
     name_of = {id(c): n for n, c in m.rows.items()}
     cons = list(m.lp._constraints.values())
@@ -317,17 +319,20 @@ def regional_plans(m: Model, problem: Problem, n: int, floors: dict | None,
         for k, x in _sums(site_spending(sm), problem.scenario).items():
             spent[k] = spent.get(k, 0.0) + x
     if solved[-1][1].status != "interrupted":
-        second_pass(solved, problem.scenario.solver, left)
+        second_pass(solved, problem.scenario, left)
     values = {v.name: v.varValue or 0.0 for sm, _ in solved for v in sm.lp.variables()}
     return values, solved[-1][1], ""
 
 
-def second_pass(solved: list[tuple[Model, SolveResult]], cfg: SolverConfig, left) -> None:
+def second_pass(solved: list[tuple[Model, SolveResult]], scen: Scenario, left) -> None:
     """The regions still above the target gap, the most objective above
     their bound first, share the time left in proportion to that excess:
-    each is repaired (:func:`repair_shortfalls`) and polished from its plan.
-    A hard region (a county town's full sites) thus gets the time the easy
-    ones did not need; ``solved`` is updated in place."""
+    each is repaired (:func:`repair_shortfalls`) and polished from its plan,
+    within its own spending plus what the county's budget still has free
+    (:func:`cap_budget`). A hard region (a county town's full sites) thus
+    gets the time the easy ones did not need; ``solved`` is updated in
+    place."""
+    cfg = scen.solver
     excess = {i: r.objective - (r.best_bound if r.best_bound is not None and abs(r.best_bound) < 1e300 else 0.0)
               for i, (_, r) in enumerate(solved) if (r.mip_gap is None or r.mip_gap > cfg.mip_gap)}
     total = sum(excess.values())
@@ -338,11 +343,24 @@ def second_pass(solved: list[tuple[Model, SolveResult]], cfg: SolverConfig, left
             continue
         t0 = time.perf_counter()
         sm, r = solved[i]
+        cap_budget(sm, scen, [m for m, _ in solved])
         r = repair_shortfalls(sm, cfg, seconds * FIX_SHARE, r)
         r = polish(sm, cfg, seconds - (time.perf_counter() - t0), r)
         solved[i] = (sm, r)
         if r.status == "interrupted":
             return
+
+
+def cap_budget(sm: Model, scen: Scenario, models: list[Model]) -> None:
+    """Set a region's budget rows to what it spends now plus what the
+    county's limits leave free over every region's current spending, so a
+    region solved again cannot take what a later region was given."""
+    own = _sums(site_spending(sm), scen)
+    used = {k: sum(_sums(site_spending(m), scen)[k] for m in models) for k in own}
+    for k, (lim, _) in limits(scen).items():
+        row = sm.rows.get("budget_total[]" if k == "total" else f"budget_category[{k}]")
+        if row is not None:
+            row.constant = -(own[k] + max(0.0, lim - used[k]))
 
 
 def repair_shortfalls(m: Model, cfg: SolverConfig, seconds: float, best: SolveResult) -> SolveResult:
@@ -363,7 +381,7 @@ def repair_shortfalls(m: Model, cfg: SolverConfig, seconds: float, best: SolveRe
         restore(joined)
         return best
     return replace(best, objective=r.objective, mip_gap=_gap(r.objective, best.best_bound),
-                   message=f"{best.message}, repaired at {len(short_sites(m))} short site(s) left")
+                   message=f"{best.message}; shortfalls repaired, {len(short_sites(m))} short site(s) left")
 
 
 def _counts(m: Model, layout: dict, sites: pd.Index) -> dict[str, int]:

@@ -13,7 +13,7 @@ import pytest
 
 from planner.load import load_problem
 from planner.model import build_model
-from planner.regions import area_keys, band_regions, bisect, repair_shortfalls, region_count, regional_budget, site_regions, solve_county, violations
+from planner.regions import area_keys, band_regions, bisect, cap_budget, regional_problem, repair_shortfalls, region_count, regional_budget, site_regions, solve_county, violations
 from planner.repair import short_sites
 from planner.scenario import Scenario
 from planner.solve import solve
@@ -180,3 +180,29 @@ def test_the_shortfall_repair_keeps_the_joined_plan_when_nothing_is_short(tmp_pa
     before = {v.name: v.varValue for v in m.lp.variables()}
     assert repair_shortfalls(m, problem.scenario.solver, 30.0, best) is best
     assert {v.name: v.varValue for v in m.lp.variables()} == before
+
+
+def test_a_region_solved_again_may_spend_only_what_the_county_has_free(tmp_path):
+    """Two towns solved as regions with a budget of 150: capping town A's
+    budget row leaves it its own spending plus the 150 the two towns do not
+    yet use, never the whole county's budget again (which let a second
+    pass overspend the county's budget on the demo)."""
+    scen = {"targets": {"primary": 2}, "policy": {"moves": {"primary": ["primary", "closed"]}},
+            "budget": {"total_10k_yuan": 150.0}, "indicators": {"allow_shortfalls": True},
+            "solver": {"threads": 1, "mip_gap": 0.0}}
+    problem = _two_towns(tmp_path, scen)
+    towns = problem.sites["township"]
+    bands = pd.MultiIndex.from_frame(problem.pairs[["village_id", "band"]].drop_duplicates())
+    models = []
+    for town in ("甲镇", "乙镇"):
+        sites = towns.index[towns.to_numpy() == town]
+        mine = bands[[v.startswith("A" if town == "甲镇" else "B") for v, _ in bands]]
+        budget = problem.scenario.budget.model_copy(update={"total_10k_yuan": 60.0})
+        sub = regional_problem(problem, sites, mine, {"primary": 1}, budget, problem.scenario.solver)
+        sm = build_model(sub)
+        solve(sm, sub.scenario.solver)
+        models.append(sm)
+    spend = [sum(e.value() or 0.0 for k, e in sm.cost.items() if problem.scenario.budget.covered(k)) for sm in models]
+    assert spend[0] == pytest.approx(60.0) and spend[1] == pytest.approx(60.0)  # each used its 60
+    cap_budget(models[0], problem.scenario, models)
+    assert models[0].rows["budget_total[]"].getUb() == pytest.approx(spend[0] + 150.0 - sum(spend))
