@@ -12,15 +12,19 @@ size is to decompose by geography and keep one global bound:
 2. **regions**: townships are grouped by recursive coordinate bisection into
    regions of about ``solver.region_pairs`` pairs (a township heavier than
    half a region, such as the county town, is cut by its sites); each site
-   belongs to its township's region and each village-band to the region of the open site
-   (in the rounded layout) the LP sends most of its pupils to;
+   belongs to its area's region, each village-band, whole, to a region with
+   an open site (in the rounded layout) teaching it, keeping each region's
+   pupils near what the LP sent there;
 3. **regional plans**: each region is its own problem (its sites, its
    village-bands, the rounded layout's counts as exact targets, and the
    budget left after reserving the LP's spending in the regions still to
-   come), solved by the staged solve in its share of the time;
+   come), solved by the staged solve in half its share of the time; the
+   regions still above the target gap then share what is left, the worst
+   first (shortfall repair and polish, within the budget still free);
 4. **the county's plan** joins the regional plans by variable name; it is a
    plan of the county's model (checked row by row), with a gap against the
-   LP bound, and the time left goes to a polish from it.
+   LP bound; shortfalls left at region edges are repaired on the county's
+   model and the time left goes to a polish.
 
 A village-band only goes to a site of its own region, so the joined plan is
 a restriction of the county's model: feasible, never better than the best
@@ -38,9 +42,10 @@ import pandas as pd
 import pulp
 
 from planner.highs_bulk import model_arrays
-from planner.model import Model, build_model
+from planner.model import COST_CATEGORIES, Model, build_model
+from planner.model_standards import INVESTMENT_CATEGORIES
 from planner.problem import Problem
-from planner.scenario import Scenario, SolverConfig
+from planner.scenario import BudgetConfig, Scenario, SolverConfig
 from planner.solve import SolveResult, _gap, restore, snapshot, solve
 from planner.repair import repair, short_sites
 from planner.staged import (FIX_SHARE, MIN_POLISH_S, guides, integers, investments, layout_fixing, relaxing,
@@ -180,15 +185,13 @@ def site_spending(m: Model) -> pd.DataFrame:
 def limits(scen: Scenario) -> dict[str, tuple[float, tuple[str, ...]]]:
     """Each budget row as (limit, the categories it sums)."""
     b = scen.budget
-    cats = tuple(sorted({"teaching", "living", "sports", "new_build", "upgrade", "land", "equipment", "multimedia",
-                         "rooms", "teachers"}))
     out = {k: (v, (k,)) for k, v in b.by_category_10k_yuan.items()}
     if b.total_10k_yuan is not None:
-        out["total"] = (b.total_10k_yuan, tuple(c for c in cats if b.covered(c)))
+        out["total"] = (b.total_10k_yuan, tuple(c for c in COST_CATEGORIES + INVESTMENT_CATEGORIES if b.covered(c)))
     return out
 
 
-def regional_budget(scen: Scenario, spent: dict[str, float], reserve: dict[str, float]) -> dict:
+def regional_budget(scen: Scenario, spent: dict[str, float], reserve: dict[str, float]) -> BudgetConfig:
     """The ``budget`` of a region: each limit less what earlier regions spent
     and what later regions' LP spending reserves (never below zero)."""
     upd: dict = {}
@@ -210,7 +213,7 @@ def _sums(spend: pd.DataFrame, scen: Scenario) -> dict[str, float]:
 
 
 def regional_problem(problem: Problem, sites: pd.Index, bands: pd.MultiIndex, counts: dict[str, int],
-                     budget, cfg: SolverConfig) -> Problem:
+                     budget: BudgetConfig, cfg: SolverConfig) -> Problem:
     """The county restricted to ``sites`` and the village-bands ``bands``,
     with ``counts`` as exact targets for the county's targeted types."""
     scen = problem.scenario
