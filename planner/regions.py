@@ -77,11 +77,13 @@ def region_count(pairs: int, cfg: SolverConfig) -> int:
 
 def solve_county(m: Model, problem: Problem, floors: dict | None = None) -> SolveResult:
     """The staged solve, or for a model above ``solver.decompose_above_pairs``
-    pairs the regional decomposition (module docstring)."""
+    pairs the regional decomposition (module docstring). The uncapacitated
+    p-median core is never cut: it needs no stages, one HiGHS solve from the
+    interchange start takes OR-Library's pmed instances to their optima."""
     cfg = problem.scenario.solver
     n = region_count(len(m.pairs), cfg)
-    if n <= 1:
-        return solve_staged(m, cfg, **guides(problem))
+    if n <= 1 or bool(m.pairs.get("relaxed", pd.Series(dtype=bool)).any()):
+        return solve_staged(m, cfg, **guides(problem))  # a p-median core (pmed40: 810,000 pairs) is one direct solve
     return solve_regions(m, problem, n, floors)
 
 

@@ -133,6 +133,20 @@ def test_two_far_towns_solved_region_by_region_reach_the_direct_optimum(tmp_path
     assert violations(m) == []
 
 
+def test_a_p_median_core_above_the_threshold_is_still_one_direct_solve(tmp_path):
+    """No caps, no standards: the p-median core, whose one solve from the
+    interchange start reaches OR-Library's optima, is never cut into regions."""
+    scen = deep_merge(OFF, {"targets": {"primary": 2}, "policy": {"moves": {"primary": ["primary", "closed"]}},
+                            "solver": {"threads": 1, "mip_gap": 0.0, "decompose_above_pairs": 10, "region_pairs": 10}})
+    problem = _two_towns(tmp_path, scen)
+    m = build_model(problem)
+    assert region_count(len(m.pairs), problem.scenario.solver) >= 2 and m.pairs["relaxed"].any()
+    r = solve_county(m, problem)
+    assert "regions" not in r.message and r.status == "optimal"
+    opened = sorted(s for s, v in zip(m.open["site_id"], m.open["var"]) if v.varValue > 0.5)
+    assert opened == ["SA1", "SB1"]
+
+
 def test_a_coupled_county_joined_from_regions_keeps_every_row(tmp_path):
     """Standards on and a budget that binds (shortfalls priced): the regions
     share it out, and the joined plan breaks no row of the county's model,
