@@ -49,7 +49,7 @@ from planner.scenario import BudgetConfig, Scenario, SolverConfig
 from planner.solve import SolveResult, _gap, restore, snapshot, solve
 from planner.repair import repair, short_sites
 from planner.staged import (FIX_SHARE, MIN_POLISH_S, guides, integers, investments, layout_fixing, relaxing,
-                            round_layout, solve_fixed, solve_staged, whole_investments)
+                            result, round_layout, solve_fixed, solve_staged, whole_investments)
 
 LP_SHARE = 0.5
 """The county's LP may take up to this share of the limit (10x: 163 s of 600)."""
@@ -207,8 +207,14 @@ def regional_budget(scen: Scenario, spent: dict[str, float], reserve: dict[str, 
 
 
 def _sums(spend: pd.DataFrame, scen: Scenario) -> dict[str, float]:
+    """Spending (a :func:`site_spending` table) summed by budget row."""
     return {k: float(spend.reindex(columns=list(cats), fill_value=0.0).to_numpy().sum())
             for k, (_, cats) in limits(scen).items()}
+
+
+def _total(spends: list[dict[str, float]]) -> dict[str, float]:
+    """Regions' spending by budget row, added up."""
+    return {k: sum(x.get(k, 0.0) for x in spends) for k in {k for x in spends for k in x}}
 
 
 # --------------------------------------------------------------- sub-problems
@@ -263,16 +269,17 @@ def solve_regions(m: Model, problem: Problem, n: int, floors: dict | None = None
     lp = county_lp(m, cfg)
     if not lp.has_plan:
         why = "is infeasible" if lp.status == "infeasible" else f"was not solved in {lp.seconds:.0f} s"
-        return _done(lp.status if lp.status == "infeasible" else "no_solution", None, None, lp, t0, cfg,
-                     f"the county's LP relaxation {why}")
+        return result(lp.status if lp.status == "infeasible" else "no_solution", None, None, lp.solver, t0,
+                      f"the county's LP relaxation {why}", cfg)
     bound = lp.objective
     values, last, why = regional_plans(m, problem, n, floors, lambda: left() * (1 - COUNTY_SHARE))
     if values is None:
-        return _done("no_solution", None, bound, last, t0, cfg, why)
+        return result("no_solution", None, bound, last.solver, t0, why, cfg)
     join(m, values)
     bad = violations(m)
     if bad:
-        return _done("no_solution", None, bound, last, t0, cfg, "the joined regional plans break " + ", ".join(bad[:5]))
+        return result("no_solution", None, bound, last.solver, t0, "the joined regional plans break " + ", ".join(bad[:5]),
+                      cfg)
     obj = pulp.value(m.lp.objective)
     best = SolveResult("interrupted" if last.status == "interrupted" else "time_limit", obj, bound, _gap(obj, bound),
                        lp.solver, 0.0, f"{n} regions")
@@ -280,8 +287,8 @@ def solve_regions(m: Model, problem: Problem, n: int, floors: dict | None = None
         best = repair_shortfalls(m, cfg, left() * FIX_SHARE, best)
     if best.status != "interrupted" and left() >= MIN_POLISH_S and (_gap(best.objective, bound) or 0.0) > cfg.mip_gap:
         best = polish(m, cfg, left(), best)
-    return _done(best.status, best.objective, max(bound, best.best_bound or bound), best, t0, cfg,
-                 f"regional ({n} regions): {best.message}")
+    return result(best.status, best.objective, max(bound, best.best_bound or bound), best.solver, t0,
+                  f"regional ({n} regions): {best.message}", cfg)
 
 
 def county_lp(m: Model, cfg: SolverConfig) -> SolveResult:
@@ -306,7 +313,7 @@ def regional_plans(m: Model, problem: Problem, n: int, floors: dict | None,
     region = site_regions(problem, n)
     bands = band_regions(m, layout, g["serving"], region)
     spend = site_spending(m)
-    spent: dict[str, float] = {}
+    spends: list[dict[str, float]] = []  # each solved region's spending, by budget row
     solved: list[tuple[Model, SolveResult]] = []
     for r in range(n):
         sites = region.index[region.to_numpy() == r]
@@ -315,31 +322,31 @@ def regional_plans(m: Model, problem: Problem, n: int, floors: dict | None,
         share = len(mine) / max(1, int((bands.to_numpy() >= r).sum()))
         rcfg = problem.scenario.solver.model_copy(update={"time_limit_s": max(1.0, left() * FIRST_PASS_SHARE * share)})
         sub = regional_problem(problem, sites, mine, _counts(m, layout, sites),
-                               regional_budget(problem.scenario, spent, reserve), rcfg)
+                               regional_budget(problem.scenario, _total(spends), reserve), rcfg)
         sm = build_model(sub, floors)
         res = solve_staged(sm, rcfg, **guides(sub))
         if not res.has_plan or (res.status == "interrupted" and r < n - 1):
             return None, res, f"region {r + 1} of {n}: {res.message}"
         solved.append((sm, res))
-        for k, x in _sums(site_spending(sm), problem.scenario).items():
-            spent[k] = spent.get(k, 0.0) + x
+        spends.append(_sums(site_spending(sm), problem.scenario))
     if solved[-1][1].status != "interrupted":
-        second_pass(solved, problem.scenario, left)
+        second_pass(solved, spends, problem.scenario, left)
     values = {v.name: v.varValue or 0.0 for sm, _ in solved for v in sm.lp.variables()}
     return values, solved[-1][1], ""
 
 
-def second_pass(solved: list[tuple[Model, SolveResult]], scen: Scenario, left) -> None:
+def second_pass(solved: list[tuple[Model, SolveResult]], spends: list[dict[str, float]], scen: Scenario,
+                left) -> None:
     """The regions still above the target gap, the most objective above
     their bound first, share the time left in proportion to that excess:
     each is repaired (:func:`repair_shortfalls`) and polished from its plan,
     within its own spending plus what the county's budget still has free
     (:func:`cap_budget`). A hard region (a county town's full sites) thus
-    gets the time the easy ones did not need; ``solved`` is updated in
-    place."""
+    gets the time the easy ones did not need; ``solved`` and ``spends``
+    (each region's spending by budget row) are updated in place."""
     cfg = scen.solver
-    excess = {i: r.objective - (r.best_bound if r.best_bound is not None and abs(r.best_bound) < 1e300 else 0.0)
-              for i, (_, r) in enumerate(solved) if (r.mip_gap is None or r.mip_gap > cfg.mip_gap)}
+    excess = {i: r.objective - (r.bound or 0.0) for i, (_, r) in enumerate(solved)
+              if (r.mip_gap is None or r.mip_gap > cfg.mip_gap)}
     total = sum(excess.values())
     for i in sorted(excess, key=lambda i: (-excess[i], i)):
         seconds = left() * excess[i] / total if total > 0 else 0.0
@@ -348,20 +355,21 @@ def second_pass(solved: list[tuple[Model, SolveResult]], scen: Scenario, left) -
             continue
         t0 = time.perf_counter()
         sm, r = solved[i]
-        cap_budget(sm, scen, [m for m, _ in solved])
+        cap_budget(sm, scen, _total(spends))
         r = repair_shortfalls(sm, cfg, seconds * FIX_SHARE, r)
         r = polish(sm, cfg, seconds - (time.perf_counter() - t0), r)
         solved[i] = (sm, r)
+        spends[i] = _sums(site_spending(sm), scen)
         if r.status == "interrupted":
             return
 
 
-def cap_budget(sm: Model, scen: Scenario, models: list[Model]) -> None:
+def cap_budget(sm: Model, scen: Scenario, used: dict[str, float]) -> None:
     """Set a region's budget rows to what it spends now plus what the
-    county's limits leave free over every region's current spending, so a
-    region solved again cannot take what a later region was given."""
+    county's limits leave free over every region's spending (``used``, by
+    budget row), so a region solved again cannot take what a later region
+    was given."""
     own = _sums(site_spending(sm), scen)
-    used = {k: sum(_sums(site_spending(m), scen)[k] for m in models) for k in own}
     for k, (lim, _) in limits(scen).items():
         row = sm.rows.get("budget_total[]" if k == "total" else f"budget_category[{k}]")
         if row is not None:
@@ -404,13 +412,4 @@ def polish(m: Model, cfg: SolverConfig, seconds: float, best: SolveResult) -> So
     if r.has_plan and r.objective <= best.objective + 1e-9:
         return replace(r, status="interrupted" if r.status == "interrupted" else best.status)
     restore(start)
-    bound = r.best_bound if r.best_bound is not None and abs(r.best_bound) < 1e300 else None
-    return replace(best, best_bound=bound, status="interrupted" if r.status == "interrupted" else best.status)
-
-
-def _done(status: str, obj: float | None, bound: float | None, last: SolveResult, t0: float, cfg: SolverConfig,
-          msg: str) -> SolveResult:
-    gap = _gap(obj, bound)
-    if status == "time_limit" and gap is not None and gap <= cfg.mip_gap + 1e-9:
-        status = "feasible"
-    return SolveResult(status, obj, bound, gap, last.solver, time.perf_counter() - t0, msg)
+    return replace(best, best_bound=r.bound, status="interrupted" if r.status == "interrupted" else best.status)

@@ -35,6 +35,11 @@ class SolveResult:
     message: str = ""
 
     @property
+    def bound(self) -> float | None:
+        """The best bound if finite (HiGHS reports +-inf before it has one)."""
+        return self.best_bound if self.best_bound is not None and abs(self.best_bound) < 1e300 else None
+
+    @property
     def has_plan(self) -> bool:
         return self.status in ("optimal", "feasible", "time_limit", "interrupted")
 

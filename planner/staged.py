@@ -148,8 +148,10 @@ def solve_fixed(m: Model, cfg: SolverConfig, fixing: Fixing, start: dict | None 
         return solve(m, cfg, warm_start=start)
 
 
-def _result(status: str, obj: float | None, bound: float | None, solver: str, t0: float, msg: str,
-            cfg: SolverConfig) -> SolveResult:
+def result(status: str, obj: float | None, bound: float | None, solver: str, t0: float, msg: str,
+           cfg: SolverConfig) -> SolveResult:
+    """A staged (or regional) run's result: the gap against ``bound``, and a
+    time-limited plan within the target gap reported as feasible (optimal at 0)."""
     gap = _gap(obj, bound)
     if status in ("time_limit", "feasible") and gap is not None and gap <= cfg.mip_gap + 1e-9:
         status = "optimal" if gap <= 1e-9 else "feasible"
@@ -306,14 +308,14 @@ def solve_staged(m: Model, cfg: SolverConfig, *, targets: Bounds | None = None,
     with relaxing(invest):
         r1 = _relaxed(m, _with(cfg, cfg.time_limit_s * RELAX_SHARE, cfg.mip_gap / 2), targets, serving)
     if r1.status == "infeasible":
-        return _result("infeasible", None, None, r1.solver, t0, "infeasible even with split catchments", cfg)
+        return result("infeasible", None, None, r1.solver, t0, "infeasible even with split catchments", cfg)
     if r1.status == "interrupted" and not r1.has_plan:
-        return _result("no_solution", None, None, r1.solver, t0, "interrupted before any plan was found", cfg)
-    bound = r1.best_bound if r1.best_bound is not None and abs(r1.best_bound) < 1e300 else None
+        return result("no_solution", None, None, r1.solver, t0, "interrupted before any plan was found", cfg)
+    bound = r1.bound
     best = None
     if r1.has_plan:
         if r1.status == "interrupted":
-            return _result("no_solution", None, bound, r1.solver, t0, "interrupted before a whole-catchment plan", cfg)
+            return result("no_solution", None, bound, r1.solver, t0, "interrupted before a whole-catchment plan", cfg)
         with relaxing(invest):
             r2 = _fixed(m, cfg, left, r1.objective)
         r2 = whole_investments(m, cfg, left, r2)
@@ -324,16 +326,16 @@ def solve_staged(m: Model, cfg: SolverConfig, *, targets: Bounds | None = None,
     if left() >= MIN_POLISH_S:
         near = best is not None and (_gap(best[0].objective, bound) or 1.0) <= PROOF_GAP
         r3 = solve(m, _with(cfg, left()), warm_start=best[1] if best else None, proof=near)
-        if r3.best_bound is not None and abs(r3.best_bound) < 1e300 and (bound is None or r3.best_bound > bound):
-            bound = r3.best_bound
+        if r3.bound is not None and (bound is None or r3.bound > bound):
+            bound = r3.bound
         if r3.has_plan and (best is None or r3.objective <= best[0].objective + 1e-9):
             best = (r3, snapshot(m))
         elif r3.status == "interrupted" and best is not None:
             best = (replace(best[0], status="interrupted"), best[1])  # a Ctrl-C in the polish still says so
         if r3.status == "infeasible" and best is None:
-            return _result("infeasible", None, None, r3.solver, t0, r3.message, cfg)
+            return result("infeasible", None, None, r3.solver, t0, r3.message, cfg)
     if best is None:
-        return _result("no_solution", None, bound, r1.solver, t0, "no plan found within the time limit", cfg)
+        return result("no_solution", None, bound, r1.solver, t0, "no plan found within the time limit", cfg)
     return _finish(best, bound, t0, cfg, "staged")
 
 
@@ -341,5 +343,5 @@ def _finish(best: tuple[SolveResult, dict], bound: float | None, t0: float, cfg:
     res, values = best
     restore(values)
     status = "interrupted" if res.status == "interrupted" else "time_limit"
-    return _result(status, res.objective, bound if bound is not None else res.best_bound, res.solver, t0,
+    return result(status, res.objective, bound if bound is not None else res.best_bound, res.solver, t0,
                    f"{how}: {res.message}", cfg)
