@@ -7,8 +7,9 @@ size is to decompose by geography and keep one global bound:
 
 1. **the county's LP** (every integer relaxed, HiGHS's interior point
    without crossover) gives the lower bound the gap is measured against and
-   the fractional layout, rounded by :func:`planner.staged.round_layout` so
-   the county's target counts hold;
+   the fractional layout, rounded by :func:`planner.staged.round_layout` (an
+   assignment of types to sites that keeps the county's target counts and
+   never gives a site a type whose cap the LP's pupils there overflow);
 2. **regions**: townships are grouped by recursive coordinate bisection into
    regions of about ``solver.region_pairs`` pairs (a township heavier than
    half a region, such as the county town, is cut by its sites); each site
@@ -284,7 +285,7 @@ def solve_regions(m: Model, problem: Problem, n: int, floors: dict | None = None
     best = SolveResult("interrupted" if last.status == "interrupted" else "time_limit", obj, bound, _gap(obj, bound),
                        lp.solver, 0.0, f"{n} regions")
     if best.status != "interrupted":
-        best = repair_shortfalls(m, cfg, left() * FIX_SHARE, best)
+        best = repeat_repairs(m, cfg, left() * FIX_SHARE, best)
     if best.status != "interrupted" and left() >= MIN_POLISH_S and (_gap(best.objective, bound) or 0.0) > cfg.mip_gap:
         best = polish(m, cfg, left(), best)
     return result(best.status, best.objective, max(bound, best.best_bound or bound), best.solver, t0,
@@ -356,7 +357,7 @@ def second_pass(solved: list[tuple[Model, SolveResult]], spends: list[dict[str, 
         t0 = time.perf_counter()
         sm, r = solved[i]
         cap_budget(sm, scen, _total(spends))
-        r = repair_shortfalls(sm, cfg, seconds * FIX_SHARE, r)
+        r = repeat_repairs(sm, cfg, seconds * FIX_SHARE, r)
         r = polish(sm, cfg, seconds - (time.perf_counter() - t0), r)
         solved[i] = (sm, r)
         spends[i] = _sums(site_spending(sm), scen)
@@ -395,6 +396,22 @@ def repair_shortfalls(m: Model, cfg: SolverConfig, seconds: float, best: SolveRe
         return best
     return replace(best, objective=r.objective, mip_gap=_gap(r.objective, best.best_bound),
                    message=f"{best.message}; shortfalls repaired, {len(short_sites(m))} short site(s) left")
+
+
+def repeat_repairs(m: Model, cfg: SolverConfig, seconds: float, best: SolveResult) -> SolveResult:
+    """:func:`repair_shortfalls` again from each plan it improves, until one
+    brings nothing or ``seconds`` are spent: each round's rings are drawn
+    around the sites still short, so a county town's overflow moves outwards
+    round by round. At 3x the town's region went from 259,000 to 167,000 in
+    one repair and to 159,000 in a second, where a full-MIP polish of the
+    region then found nothing better in 62 s."""
+    t0 = time.perf_counter()
+    while (left := seconds - (time.perf_counter() - t0)) >= 1.0:
+        r = repair_shortfalls(m, cfg, left, best)
+        if r is best:
+            break
+        best = r
+    return best
 
 
 def _counts(m: Model, layout: dict, sites: pd.Index) -> dict[str, int]:

@@ -34,6 +34,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
+import numpy as np
+import pandas as pd
 import pulp
 
 from planner import BANDS, TYPES
@@ -159,15 +161,65 @@ def result(status: str, obj: float | None, bound: float | None, solver: str, t0:
 
 
 def round_layout(m: Model, targets: Bounds, serving: Serving) -> Fixing:
-    """A layout from fractional site values (an LP's): sites that may not
-    close keep their best type; types fill to their minimum in decreasing
-    value, then values >= 0.5 up to the maximum; then every village-band left
-    with no open school in reach opens its best-valued site, closing the
-    lowest-valued site of that type that strands nobody when a maximum would
-    be exceeded. Deterministic (ties break on table order)."""
-    tab = m.open.assign(val=[v.varValue or 0.0 for v in m.open["var"]], pos=range(len(m.open)))
-    tab = tab.sort_values(["val", "pos"], ascending=[False, True], kind="stable")
+    """A layout from fractional site values (an LP's): each site's type, or
+    none, by :func:`assign_types` (the greedy :func:`greedy_types` should
+    the counts be out of reach); then every village-band left with no open
+    school in reach opens its best-valued site, closing the lowest-valued
+    site of that type that strands nobody when a maximum would be exceeded.
+    Deterministic (ties break on table order)."""
+    tab = m.open.assign(val=[v.varValue or 0.0 for v in m.open["var"]], pos=range(len(m.open)), fits=fits(m))
+    tab = tab.sort_values(["fits", "val", "pos"], ascending=[False, False, True], kind="stable")
     must = {k[len("one_type["):-1] for k, r in m.rows.items() if k.startswith("one_type[") and r.sense == pulp.LpConstraintEQ}
+    chosen = assign_types(tab, targets, must)
+    if chosen is None:
+        chosen = greedy_types(tab, targets, must)
+    _repair_coverage(m, tab, chosen, targets, must, serving)
+    on = {(s, t) for s, t in chosen.items()}
+    return {v: (1.0 if (s, t) in on else 0.0) for s, t, v in m.open[["site_id", "type", "var"]].itertuples(index=False)}
+
+
+def assign_types(tab: pd.DataFrame, targets: Bounds, must: set[str]) -> dict[str, str] | None:
+    """Each site's type, or closed, closest to the LP: maximise the weights
+    with every site at most one type (exactly one if in ``must``) and each
+    targeted type's count within its bounds. A type that :func:`fit` s the
+    site weighs its LP value plus the site's LP openness (the sum of its
+    values), one that does not weighs nothing; closing weighs twice the rest.
+    An LP that opens a county-town school as 0.7 teaching point and 0.3
+    primary thus keeps it open, as a primary, and the teaching point goes
+    where one fits. The rows are a
+    bipartite incidence (sites x types), totally unimodular, so the
+    optimum is whole. ``None`` when no layout meets the counts."""
+    from scipy.optimize import Bounds as Box, LinearConstraint, milp
+    from scipy.sparse import coo_matrix, vstack
+
+    sites = pd.Index(sorted(tab["site_id"].unique()))
+    openness = tab.groupby("site_id")["val"].sum().clip(upper=1.0)
+    weight = np.where(tab["fits"], tab["val"].to_numpy() + tab["site_id"].map(openness).to_numpy(), 0.0)
+    may_close = sites[~sites.isin(list(must))]
+    weight = np.concatenate([weight, 2.0 * (1.0 - openness.reindex(may_close).to_numpy())])
+    site_of = np.concatenate([sites.get_indexer(tab["site_id"]), sites.get_indexer(may_close)])
+    n = len(weight)
+    rows = [coo_matrix((np.ones(n), (site_of, np.arange(n))), shape=(len(sites), n))]
+    lo, hi = [np.ones(len(sites))], [np.ones(len(sites))]
+    for t, (t_lo, t_hi) in sorted(targets.items()):
+        if t_lo is None and t_hi is None:
+            continue
+        cols = np.flatnonzero((tab["type"] == t).to_numpy())
+        rows.append(coo_matrix((np.ones(len(cols)), (np.zeros(len(cols), int), cols)), shape=(1, n)))
+        lo.append([t_lo if t_lo is not None else 0.0])
+        hi.append([t_hi if t_hi is not None else np.inf])
+    res = milp(-weight, constraints=LinearConstraint(vstack(rows), np.concatenate(lo), np.concatenate(hi)),
+               integrality=np.ones(n), bounds=Box(0.0, 1.0))
+    if res.status != 0:
+        return None
+    pick = res.x[: len(tab)] > 0.5
+    return dict(zip(tab["site_id"][pick], tab["type"][pick]))
+
+
+def greedy_types(tab: pd.DataFrame, targets: Bounds, must: set[str]) -> dict[str, str]:
+    """Sites that may not close keep their best type; types fill to their
+    minimum in table order (``tab`` sorted fitting types first, then by
+    value), then values >= 0.5 up to the maximum."""
     chosen: dict[str, str] = {}
     for r in tab[tab["site_id"].isin(must)].drop_duplicates("site_id").itertuples():
         chosen[r.site_id] = r.type
@@ -179,9 +231,25 @@ def round_layout(m: Model, targets: Bounds, serving: Serving) -> Fixing:
                 continue
             if (phase == "min" and lo is not None and count(r.type) < lo) or (phase == "half" and r.val >= 0.5):
                 chosen[r.site_id] = r.type
-    _repair_coverage(m, tab, chosen, targets, must, serving)
-    on = {(s, t) for s, t in chosen.items()}
-    return {v: (1.0 if (s, t) in on else 0.0) for s, t, v in m.open[["site_id", "type", "var"]].itertuples(index=False)}
+    return chosen
+
+
+OVERLOAD_SHARE = 0.25
+"""How far above a type's pupil cap the LP's pupils at a site may lie for
+the type still to :func:`fit` it."""
+
+
+def fits(m: Model) -> np.ndarray:
+    """Per ``open`` row: the pupils the LP sent to the site are within the
+    type's cap (``school_cap[s]``) plus :data:`OVERLOAD_SHARE`. An LP mixes
+    types: a county town's school at 0.93 primary and 0.07 teaching point
+    counts towards the teaching points' target and keeps 93 % of a
+    primary's room, so rounding by value alone made 21 such schools, each
+    sent 400-950 pupils, teaching points (cap 200) at 10x the demo."""
+    load = (m.pairs["pupils"] * [v.varValue or 0.0 for v in m.pairs["var"]]).groupby(m.pairs["site_id"]).sum()
+    rows = [m.rows.get(f"school_cap[{s}]") for s in m.open["site_id"]]
+    cap = [np.inf if r is None or r.get(v, None) is None else -r.get(v, None) for r, v in zip(rows, m.open["var"])]
+    return (m.open["site_id"].map(load).fillna(0.0).to_numpy() <= np.asarray(cap) * (1 + OVERLOAD_SHARE) + 1e-6)
 
 
 def _repair_coverage(m: Model, tab, chosen: dict[str, str], targets: Bounds, must: set[str], serving: Serving) -> None:

@@ -13,7 +13,8 @@ import pytest
 
 from planner.load import load_problem
 from planner.model import build_model
-from planner.regions import area_keys, band_regions, bisect, cap_budget, regional_problem, repair_shortfalls, region_count, regional_budget, site_regions, solve_county, violations
+from planner.regions import (area_keys, band_regions, bisect, cap_budget, regional_budget, regional_problem, region_count,
+                             repair_shortfalls, repeat_repairs, site_regions, solve_county, violations)
 from planner.repair import short_sites
 from planner.scenario import Scenario
 from planner.solve import solve
@@ -184,6 +185,22 @@ def test_the_shortfall_repair_moves_a_village_off_a_full_site_and_keeps_investme
     r = repair_shortfalls(m, cfg, 30.0, joined)
     assert r.objective == pytest.approx(direct.objective, rel=1e-9) and short_sites(m) == set()
     assert all(abs(v.varValue - round(v.varValue)) < 1e-6 for v in investments(m))
+    assert violations(m) == []
+
+
+def test_repeated_repairs_stop_once_a_repair_brings_nothing(tmp_path):
+    """From the same joined plan (V2 on the full site A), repairs repeated
+    until one brings nothing end at the direct optimum, well within their
+    time, with no shortfall left."""
+    problem = full_site_case(tmp_path)
+    cfg = problem.scenario.solver
+    direct = solve(build_model(problem), cfg)
+    m = build_model(problem)
+    solve(m, cfg)
+    wrong = {v: float(s == "A") for v, vid, s in zip(m.pairs["var"], m.pairs["village_id"], m.pairs["site_id"]) if vid == "V2"}
+    joined = solve_fixed(m, cfg, {**layout_fixing(m), **wrong})
+    r = repeat_repairs(m, cfg, 300.0, joined)
+    assert r.objective == pytest.approx(direct.objective, rel=1e-9) and short_sites(m) == set()
     assert violations(m) == []
 
 

@@ -5,14 +5,16 @@ first stages treat them as continuous."""
 from __future__ import annotations
 
 from dataclasses import replace
+from types import SimpleNamespace
 
+import pandas as pd
 import pulp
 import pytest
 
 from planner.load import load_problem
 from planner.model import build_model
 from planner.solve import solve
-from planner.staged import investments, solve_staged
+from planner.staged import fits, investments, round_layout, solve_staged
 from planner.travel import attach_distances
 from tests.factory import OFF, make_case, school, village
 
@@ -101,3 +103,54 @@ def test_a_ctrl_c_in_the_polish_is_reported_even_when_stage_2_keeps_its_plan(tmp
     cfg = problem.scenario.solver.model_copy(update={"time_limit_s": 60, "mip_gap": -1.0})  # never close enough to skip it
     res = solve_staged(build_model(problem), cfg)
     assert polished and res.status == "interrupted" and res.objective < polished[0] + 1e6
+
+
+def _mixed_lp(values: dict[tuple[str, str], float], loads: dict[str, float]) -> SimpleNamespace:
+    """A model stand-in after an LP: ``open`` rows at ``values``, one village
+    per site sending it ``loads`` pupils, and each site's ``school_cap`` row
+    (primary 2000, teaching point 200)."""
+    lp = pulp.LpProblem("mixed")
+    cap = {"primary": 2000.0, "teaching_point": 200.0}
+    op = pd.DataFrame([{"site_id": s, "type": t, "var": lp.add_variable(f"o_{s}_{t}", 0, 1)} for s, t in values])
+    for v, key in zip(op["var"], values):
+        v.varValue = values[key]
+    pairs, rows = [], {}
+    for s, n in loads.items():
+        x = lp.add_variable(f"x_{s}", 0, 1)
+        x.varValue = 1.0
+        pairs.append({"village_id": f"V{s}", "band": "g1_3", "site_id": s, "pupils": n, "var": x})
+        mine = op[op["site_id"] == s]
+        rows[f"school_cap[{s}]"] = n * x - pulp.lpSum(cap[t] * v for t, v in zip(mine["type"], mine["var"])) <= 0
+    return SimpleNamespace(open=op, pairs=pd.DataFrame(pairs), rows=rows)
+
+
+def test_rounding_never_makes_a_school_the_lp_filled_a_teaching_point():
+    """The LP leans town school T (900 pupils) 0.6 towards a teaching point
+    and rural R (50 pupils) 0.55: by value alone T became the teaching point
+    and 700 of its pupils lost their school (as 21 county-town schools did at
+    10x the demo). A teaching point (cap 200) does not fit T, so R takes it
+    and T stays a primary."""
+    m = _mixed_lp({("T", "teaching_point"): 0.6, ("T", "primary"): 0.4,
+                   ("R", "teaching_point"): 0.55, ("R", "primary"): 0.45}, {"T": 900.0, "R": 50.0})
+    assert fits(m).tolist() == [False, True, True, True]
+    layout = round_layout(m, {"primary": (1, 1), "teaching_point": (1, 1)},
+                          {"g1_3": {"primary", "teaching_point"}})
+    on = {(s, t) for s, t, v in m.open[["site_id", "type", "var"]].itertuples(index=False) if layout[v] > 0.5}
+    assert on == {("T", "primary"), ("R", "teaching_point")}
+
+
+def test_rounding_keeps_a_type_mixed_school_open_as_the_type_that_holds_its_pupils():
+    """The LP opens town school T wholly, as 0.7 teaching point and 0.3
+    primary, with 700 pupils; rural R is a primary with 100. With one of
+    each to place, by value T would be the teaching point (0.7 + R's 1.0);
+    the teaching point's cap of 200 does not hold T's pupils, so T is the
+    primary and R, whose 100 pupils fit, the teaching point. A type that
+    does not fit is still taken when the counts leave no other way."""
+    m = _mixed_lp({("T", "teaching_point"): 0.7, ("T", "primary"): 0.3,
+                   ("R", "teaching_point"): 0.0, ("R", "primary"): 1.0}, {"T": 700.0, "R": 100.0})
+    serving = {"g1_3": {"primary", "teaching_point"}}
+    layout = round_layout(m, {"primary": (1, 1), "teaching_point": (1, 1)}, serving)
+    on = {(s, t) for s, t, v in m.open[["site_id", "type", "var"]].itertuples(index=False) if layout[v] > 0.5}
+    assert on == {("T", "primary"), ("R", "teaching_point")}
+    forced = round_layout(m, {"primary": (0, 0), "teaching_point": (2, 2)}, serving)
+    assert sum(forced.values()) == 2.0  # both teaching points: the only layout the counts allow
