@@ -225,19 +225,6 @@ def _free_site_m2(problem: Problem) -> pd.Series:
     return free.clip(lower=0.0)
 
 
-def existing_area(problem: Problem, opens: dict[str, list], s: str, kind: str) -> "pulp.LpAffineExpression | float":
-    """The floor area or sports ground of ``kind`` a site has today, as it
-    counts towards a standard: x the site's ``open`` variables when it may
-    close. Both forms agree on every plan (a closed site has no pupils), but
-    the LP relaxation of the constant form lets a school open at 0.1 use all
-    its ground for its tenth of the pupils; at 10x the demo that put the
-    county town's LP bound 1.2 M (of 1.5 M) below its integer plans."""
-    have = float(problem.sites.at[s, f"{kind}_area_m2"])
-    if have == 0.0 or "closed" not in problem.sites.at[s, "allowed"]:
-        return have
-    return have * _expr(opens.get(s, []))
-
-
 def add_areas(m: Model, problem: Problem) -> None:
     """``teaching_area[s]`` and ``sports_area[s]``: existing + added >= the
     per-pupil standard of each level; ``living_area[s]``: existing + added >=
@@ -258,10 +245,9 @@ def add_areas(m: Model, problem: Problem) -> None:
         for s in sorted({s for s, _ in m.enrol}):
             need = _expr([m.enrol[(s, lv)] for lv in LEVELS if (s, lv) in m.enrol],
                          [per[lv] for lv in LEVELS if (s, lv) in m.enrol])
-            m.add(f"{kind}_area", (s,), existing_area(problem, opens, s, kind) + m.added[(s, kind)] >= need)
+            m.add(f"{kind}_area", (s,), float(sites.at[s, f"{kind}_area_m2"]) + m.added[(s, kind)] >= need)
     for s, b in m.boarders.items():
-        m.add("living_area", (s,), existing_area(problem, opens, s, "living") + m.added[(s, "living")]
-              >= st.living_area_m2_per_boarder * b)
+        m.add("living_area", (s,), float(sites.at[s, "living_area_m2"]) + m.added[(s, "living")] >= st.living_area_m2_per_boarder * b)
     for s in sorted({s for s, _ in m.added}):
         footprint = (m.added[(s, "teaching")] + m.added[(s, "living")]) * (1.0 / st.building_floors) + m.added[(s, "sports")]
         m.add("site_room", (s,), footprint <= float(free[s]) * _expr(opens.get(s, [])))

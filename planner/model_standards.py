@@ -239,10 +239,7 @@ def add_indicator_floors(m, problem: Problem, ids: list[str], floors: dict | Non
 def _area_balance_rows(m, problem: Problem, ids: list[str], pupils: dict, floors: dict) -> None:
     """``area_balance[s,kind]``: a floor area raised above its standard for
     balance (``add_areas`` holds the standard itself)."""
-    from planner.model import _open_by_site, existing_area
-
     st = problem.scenario.standards
-    opens = _open_by_site(m)
     for kind, rate in (("teaching", st.teaching_area_m2_per_pupil), ("sports", st.sports_area_m2_per_pupil)):
         f = floors.get(f"{kind}_area", {})
         if not f or not m.added:
@@ -251,26 +248,23 @@ def _area_balance_rows(m, problem: Problem, ids: list[str], pupils: dict, floors
             if (s, kind) not in m.added or not any(s in pupils[lv] for lv in LEVELS):
                 continue
             need = pulp.lpSum(rate[lv] * f.get(lv, 1.0) * pupils[lv][s] for lv in LEVELS if s in pupils[lv])
-            have = existing_area(problem, opens, s, kind) + m.added[(s, kind)]
+            have = float(problem.sites.at[s, f"{kind}_area_m2"]) + m.added[(s, kind)]
             m.add("area_balance", (s, kind), have + _short(m, s, f"{kind}_area") >= need)
 
 
 def _area_nine_rows(m, problem: Problem, ids: list[str], pupils: dict, reach: pd.Series, nine: pd.Series) -> None:
     """``area_nine[s,kind]``: the stricter area standard for all pupils of a
     nine-year school under the ``pupils`` split (``add_areas`` holds the rest)."""
-    from planner.model import _open_by_site, existing_area
-
     st = problem.scenario.standards
     if problem.scenario.indicators.nine_year_split != "pupils" or not m.added:
         return
-    opens = _open_by_site(m)
     for kind, rate in (("teaching", st.teaching_area_m2_per_pupil), ("sports", st.sports_area_m2_per_pupil)):
         for s in ids:
             if s not in nine.index or (s, kind) not in m.added or rate["primary"] == rate["junior"]:
                 continue
             top, big = max(rate.values()), abs(rate["junior"] - rate["primary"]) * float(reach.get(s, 0.0))
             both = pulp.lpSum(pupils[lv][s] for lv in LEVELS if s in pupils[lv])
-            have = existing_area(problem, opens, s, kind) + m.added[(s, kind)]
+            have = float(problem.sites.at[s, f"{kind}_area_m2"]) + m.added[(s, kind)]
             m.add("area_nine", (s, kind), have + _short(m, s, f"{kind}_area") >= top * both - big + big * nine[s])
 
 

@@ -158,29 +158,3 @@ def test_model_structure_names_rows_by_data(tmp_path):
     full = build_model(attach_distances(load_problem(make_case(tmp_path / "full", vs, ss, scenario={"targets": {"primary": 1}}))))
     assert {"class_cap", "school_cap", "teaching_area", "sports_area", "site_room", "site_classes"} <= set(full.family_sizes())
     assert "class_cap[S1,primary]" in full.rows
-
-
-def test_a_closable_schools_existing_ground_counts_only_as_far_as_it_is_open(tmp_path):
-    """``sports_area[A]`` for a school that may close carries its 300 m² on
-    each ``open[A,*]`` (so an LP opening it by a tenth gets a tenth of its
-    ground), a school that must stay open carries its ground as a constant,
-    and a plan still counts the whole ground of an open school."""
-    from planner.solve import solve
-
-    scen = deep_merge(OFF, {"standards": {"enabled": True}, "indicators": {"enabled": False},
-                            "policy": {"moves": {"teaching_point": ["teaching_point", "primary", "closed"],
-                                                 "primary": ["primary"]}},
-                            "solver": {"threads": 1, "mip_gap": 0.0}})
-    vs = [village("V0", 0.0, 0.0, 30), village("V1", 2.0, 0.0, 20)]
-    ss = [school("A", 0.0, 0.5, "teaching_point", sports_area_m2=300.0, teaching_area_m2=200.0),
-          school("B", 2.0, 0.5, "primary", sports_area_m2=100.0, teaching_area_m2=200.0)]
-    problem = attach_distances(load_problem(make_case(tmp_path, vs, ss, scenario=scen)))
-    m = build_model(problem)
-    a = m.open[m.open["site_id"] == "A"]
-    row = m.rows["sports_area[A]"]
-    assert sorted(a["type"]) == ["primary", "teaching_point"]
-    assert [row.get(v, None) for v in a["var"]] == [pytest.approx(300.0)] * 2 and row.constant == pytest.approx(0.0)
-    assert m.rows["sports_area[B]"].constant == pytest.approx(100.0)  # B must stay open: a constant
-    r = solve(m, problem.scenario.solver)
-    assert r.status == "optimal" and sum(v.varValue for v in a["var"]) == pytest.approx(1.0)
-    assert m.added[("A", "sports")].varValue == pytest.approx(0.0)  # 30 pupils x 7.5 m² fit its own 300 m²
