@@ -340,7 +340,7 @@ def second_pass(solved: list[tuple[Model, SolveResult]], spends: list[dict[str, 
                 left) -> None:
     """The regions still above the target gap, the most objective above
     their bound first, share the time left in proportion to that excess:
-    each is repaired (:func:`repair_shortfalls`) and polished from its plan,
+    each is repaired (:func:`repeat_repairs`) and polished from its plan,
     within its own spending plus what the county's budget still has free
     (:func:`cap_budget`). A hard region (a county town's full sites) thus
     gets the time the easy ones did not need; ``solved`` and ``spends``

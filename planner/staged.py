@@ -174,7 +174,7 @@ def round_layout(m: Model, targets: Bounds, serving: Serving) -> Fixing:
     if chosen is None:
         chosen = greedy_types(tab, targets, must)
     _repair_coverage(m, tab, chosen, targets, must, serving)
-    on = {(s, t) for s, t in chosen.items()}
+    on = set(chosen.items())
     return {v: (1.0 if (s, t) in on else 0.0) for s, t, v in m.open[["site_id", "type", "var"]].itertuples(index=False)}
 
 
@@ -186,9 +186,9 @@ def assign_types(tab: pd.DataFrame, targets: Bounds, must: set[str]) -> dict[str
     values), one that does not weighs nothing; closing weighs twice the rest.
     An LP that opens a county-town school as 0.7 teaching point and 0.3
     primary thus keeps it open, as a primary, and the teaching point goes
-    where one fits. The rows are a
-    bipartite incidence (sites x types), totally unimodular, so the
-    optimum is whole. ``None`` when no layout meets the counts."""
+    where one fits. The rows are a bipartite incidence (sites x types),
+    totally unimodular, so the optimum is whole. ``None`` when no layout
+    meets the counts."""
     from scipy.optimize import Bounds as Box, LinearConstraint, milp
     from scipy.sparse import coo_matrix, vstack
 
@@ -248,8 +248,9 @@ def fits(m: Model) -> np.ndarray:
     sent 400-950 pupils, teaching points (cap 200) at 10x the demo."""
     load = (m.pairs["pupils"] * [v.varValue or 0.0 for v in m.pairs["var"]]).groupby(m.pairs["site_id"]).sum()
     rows = [m.rows.get(f"school_cap[{s}]") for s in m.open["site_id"]]
-    cap = [np.inf if r is None or r.get(v, None) is None else -r.get(v, None) for r, v in zip(rows, m.open["var"])]
-    return (m.open["site_id"].map(load).fillna(0.0).to_numpy() <= np.asarray(cap) * (1 + OVERLOAD_SHARE) + 1e-6)
+    coef = [None if r is None else r.get(v, None) for r, v in zip(rows, m.open["var"])]  # -cap of the type
+    cap = np.array([np.inf if c is None else -c for c in coef])
+    return m.open["site_id"].map(load).fillna(0.0).to_numpy() <= cap * (1 + OVERLOAD_SHARE) + 1e-6
 
 
 def _repair_coverage(m: Model, tab, chosen: dict[str, str], targets: Bounds, must: set[str], serving: Serving) -> None:

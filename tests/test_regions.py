@@ -169,17 +169,23 @@ def test_a_coupled_county_joined_from_regions_keeps_every_row(tmp_path):
     assert r.objective == pytest.approx(best.objective, rel=1e-9)
 
 
-def test_the_shortfall_repair_moves_a_village_off_a_full_site_and_keeps_investments_whole(tmp_path):
-    """A joined plan that sends V2 to the full site A (a priced shortfall,
-    as a region cut from B would): the county repair moves it to B, reaches
-    the direct optimum and leaves every investment whole."""
+def _joined_on_full_site(tmp_path):
+    """The full-site case's direct optimum, and a model holding a joined plan
+    that sends V2 to the full site A (as a region cut from B would)."""
     problem = full_site_case(tmp_path)
     cfg = problem.scenario.solver
     direct = solve(build_model(problem), cfg)
     m = build_model(problem)
     solve(m, cfg)
     wrong = {v: float(s == "A") for v, vid, s in zip(m.pairs["var"], m.pairs["village_id"], m.pairs["site_id"]) if vid == "V2"}
-    joined = solve_fixed(m, cfg, {**layout_fixing(m), **wrong})
+    return m, cfg, direct, solve_fixed(m, cfg, {**layout_fixing(m), **wrong})
+
+
+def test_the_shortfall_repair_moves_a_village_off_a_full_site_and_keeps_investments_whole(tmp_path):
+    """A joined plan that sends V2 to the full site A (a priced shortfall,
+    as a region cut from B would): the county repair moves it to B, reaches
+    the direct optimum and leaves every investment whole."""
+    m, cfg, direct, joined = _joined_on_full_site(tmp_path)
     assert short_sites(m) == {"A"} and joined.objective > direct.objective + 1.0
 
     r = repair_shortfalls(m, cfg, 30.0, joined)
@@ -192,13 +198,7 @@ def test_repeated_repairs_stop_once_a_repair_brings_nothing(tmp_path):
     """From the same joined plan (V2 on the full site A), repairs repeated
     until one brings nothing end at the direct optimum, well within their
     time, with no shortfall left."""
-    problem = full_site_case(tmp_path)
-    cfg = problem.scenario.solver
-    direct = solve(build_model(problem), cfg)
-    m = build_model(problem)
-    solve(m, cfg)
-    wrong = {v: float(s == "A") for v, vid, s in zip(m.pairs["var"], m.pairs["village_id"], m.pairs["site_id"]) if vid == "V2"}
-    joined = solve_fixed(m, cfg, {**layout_fixing(m), **wrong})
+    m, cfg, direct, joined = _joined_on_full_site(tmp_path)
     r = repeat_repairs(m, cfg, 300.0, joined)
     assert r.objective == pytest.approx(direct.objective, rel=1e-9) and short_sites(m) == set()
     assert violations(m) == []
