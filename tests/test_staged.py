@@ -105,9 +105,11 @@ def test_a_ctrl_c_in_the_polish_is_reported_even_when_stage_2_keeps_its_plan(tmp
     assert polished and res.status == "interrupted" and res.objective < polished[0] + 1e6
 
 
-def _mixed_lp(values: dict[tuple[str, str], float], loads: dict[str, float]) -> SimpleNamespace:
+def _mixed_lp(values: dict[tuple[str, str], float], loads: dict[str, float],
+              also: dict[str, list[str]] | None = None) -> SimpleNamespace:
     """A model stand-in after an LP: ``open`` rows at ``values``, one village
-    per site sending it ``loads`` pupils, and each site's ``school_cap`` row
+    ``V<site>`` per site sending it ``loads`` pupils (and reaching the sites
+    in ``also[site]`` too, at share 0), and each site's ``school_cap`` row
     (primary 2000, teaching point 200)."""
     lp = pulp.LpProblem("mixed")
     cap = {"primary": 2000.0, "teaching_point": 200.0}
@@ -116,12 +118,18 @@ def _mixed_lp(values: dict[tuple[str, str], float], loads: dict[str, float]) -> 
         v.varValue = values[key]
     pairs, rows = [], {}
     for s, n in loads.items():
-        x = lp.add_variable(f"x_{s}", 0, 1)
-        x.varValue = 1.0
-        pairs.append({"village_id": f"V{s}", "band": "g1_3", "site_id": s, "pupils": n, "var": x})
-        mine = op[op["site_id"] == s]
-        rows[f"school_cap[{s}]"] = n * x - pulp.lpSum(cap[t] * v for t, v in zip(mine["type"], mine["var"])) <= 0
+        for other in [s, *(also or {}).get(s, [])]:
+            x = lp.add_variable(f"x_{s}_{other}", 0, 1)
+            x.varValue = float(other == s)
+            pairs.append({"village_id": f"V{s}", "band": "g1_3", "site_id": other, "pupils": n, "var": x})
+            if other == s:
+                mine = op[op["site_id"] == s]
+                rows[f"school_cap[{s}]"] = n * x - pulp.lpSum(cap[t] * v for t, v in zip(mine["type"], mine["var"])) <= 0
     return SimpleNamespace(open=op, pairs=pd.DataFrame(pairs), rows=rows)
+
+
+def _opened(m: SimpleNamespace, layout: dict) -> set[tuple[str, str]]:
+    return {(s, t) for s, t, v in m.open[["site_id", "type", "var"]].itertuples(index=False) if layout[v] > 0.5}
 
 
 def test_rounding_never_makes_a_school_the_lp_filled_a_teaching_point():
@@ -135,8 +143,7 @@ def test_rounding_never_makes_a_school_the_lp_filled_a_teaching_point():
     assert fits(m).tolist() == [False, True, True, True]
     layout = round_layout(m, {"primary": (1, 1), "teaching_point": (1, 1)},
                           {"g1_3": {"primary", "teaching_point"}})
-    on = {(s, t) for s, t, v in m.open[["site_id", "type", "var"]].itertuples(index=False) if layout[v] > 0.5}
-    assert on == {("T", "primary"), ("R", "teaching_point")}
+    assert _opened(m, layout) == {("T", "primary"), ("R", "teaching_point")}
 
 
 def test_rounding_keeps_a_type_mixed_school_open_as_the_type_that_holds_its_pupils():
@@ -150,7 +157,33 @@ def test_rounding_keeps_a_type_mixed_school_open_as_the_type_that_holds_its_pupi
                    ("R", "teaching_point"): 0.0, ("R", "primary"): 1.0}, {"T": 700.0, "R": 100.0})
     serving = {"g1_3": {"primary", "teaching_point"}}
     layout = round_layout(m, {"primary": (1, 1), "teaching_point": (1, 1)}, serving)
-    on = {(s, t) for s, t, v in m.open[["site_id", "type", "var"]].itertuples(index=False) if layout[v] > 0.5}
-    assert on == {("T", "primary"), ("R", "teaching_point")}
+    assert _opened(m, layout) == {("T", "primary"), ("R", "teaching_point")}
     forced = round_layout(m, {"primary": (0, 0), "teaching_point": (2, 2)}, serving)
     assert sum(forced.values()) == 2.0  # both teaching points: the only layout the counts allow
+
+
+def test_rounding_closes_the_site_the_lp_sent_fewest_pupils():
+    """Town school T is wholly open in the LP (0.8 teaching point, 0.2
+    primary) with 400 pupils; rural R is a primary with 100, rural Q a
+    teaching point with 30. One primary and one teaching point: by values
+    alone T closed (R primary, Q teaching point: 4.0 against 2.2), as three
+    county-town schools did at 10x the demo. Counting the LP's pupils, T is
+    the primary, R (100 pupils fit a teaching point) the teaching point, and
+    Q, with fewest pupils and a village R can take, closes."""
+    m = _mixed_lp({("T", "teaching_point"): 0.8, ("T", "primary"): 0.2, ("R", "teaching_point"): 0.0,
+                   ("R", "primary"): 1.0, ("Q", "teaching_point"): 1.0, ("Q", "primary"): 0.0},
+                  {"T": 400.0, "R": 100.0, "Q": 30.0}, also={"Q": ["R"]})
+    layout = round_layout(m, {"primary": (1, 1), "teaching_point": (1, 1)}, {"g1_3": {"primary", "teaching_point"}})
+    assert _opened(m, layout) == {("T", "primary"), ("R", "teaching_point")}
+
+
+def test_coverage_repair_closes_the_lightest_site_not_the_lowest_valued():
+    """Three primaries to place: T (0.45 open, 900 pupils), R (50) and Q (40)
+    are chosen; U (10 pupils, value 0) is not, and its village reaches no
+    other site, so the coverage repair opens it and must close one. T's and
+    Q's villages could move to R; by value T (0.45) closed with its 900
+    pupils, by weight Q (40 pupils) does."""
+    m = _mixed_lp({("T", "primary"): 0.45, ("R", "primary"): 1.0, ("Q", "primary"): 1.0, ("U", "primary"): 0.0},
+                  {"T": 900.0, "R": 50.0, "Q": 40.0, "U": 10.0}, also={"T": ["R"], "Q": ["R"]})
+    layout = round_layout(m, {"primary": (3, 3)}, {"g1_3": {"primary"}})
+    assert _opened(m, layout) == {("T", "primary"), ("R", "primary"), ("U", "primary")}
