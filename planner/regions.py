@@ -400,11 +400,11 @@ def repair_shortfalls(m: Model, cfg: SolverConfig, seconds: float, best: SolveRe
 
 def repeat_repairs(m: Model, cfg: SolverConfig, seconds: float, best: SolveResult) -> SolveResult:
     """:func:`repair_shortfalls` again from each plan it improves, until one
-    brings nothing or ``seconds`` are spent: each round's rings are drawn
-    around the sites still short, so a county town's overflow moves outwards
-    round by round. At 3x the town's region went from 259,000 to 167,000 in
-    one repair and to 159,000 in a second, where a full-MIP polish of the
-    region then found nothing better in 62 s."""
+    brings nothing or ``seconds`` are spent: each round's repair starts from
+    the sites still short after the last round made its investments whole.
+    At 3x (with the earlier ring repair) the town's region went from 259,000
+    to 167,000 in one round and to 159,000 in a second, where a full-MIP
+    polish of the region then found nothing better in 62 s."""
     t0 = time.perf_counter()
     while (left := seconds - (time.perf_counter() - t0)) >= 1.0:
         r = repair_shortfalls(m, cfg, left, best)

@@ -1,15 +1,18 @@
 """The neighbourhood repair of the staged solve (planner/repair.py): the
-rings it frees, by hand, and a plan with a priced shortfall at a full site
-repaired to the direct optimum."""
+pairs it frees around a hot site and the order of the hot sites, by hand,
+and a plan with a priced shortfall at a full site repaired to the direct
+optimum."""
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import pandas as pd
 import pulp
 import pytest
 
 from planner.model import build_model
-from planner.repair import neighbourhood, repair, short_sites
+from planner.repair import hot_sites, repair, short_sites, site_neighbourhood
 from planner.solve import solve
 from planner.staged import solve_fixed, layout_fixing
 from tests.factory import full_site_case
@@ -25,21 +28,43 @@ def _pairs(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def test_the_rings_free_the_hot_sites_catchments_and_their_neighbours():
-    """H is hot. V1 sits at H (ring 1) and can also reach N; V2 sits at N
-    (ring 2) and is freed with all its pairs; V3 can reach H but sits at F,
-    and F is not in ring 1's reach, so it stays fixed, as does V4."""
-    p = _pairs([("V1", "g1_3", "H", 1.0), ("V1", "g1_3", "N", 0.0),
-                ("V2", "g1_3", "N", 1.0), ("V2", "g1_3", "F", 0.0),
-                ("V3", "g1_3", "H", 0.0), ("V3", "g1_3", "F", 1.0),
-                ("V4", "g1_3", "F", 1.0),
-                ("V1", "g4_6", "F", 1.0)])  # the same village, another band: at F
-    assert neighbourhood(p, {"H"}).tolist() == [True, True, True, True, False, False, False, False]
-    # N hot: V2 leaves N and may go to F, so everything at F (V3, V4, V1's g4_6) is freed too; V1's g1_3 stays
-    assert neighbourhood(p, {"N"}).tolist() == [False, False, True, True, True, True, True, True]
-    assert not neighbourhood(p, set()).any()
+def _rows() -> pd.DataFrame:
+    """H is hot; V1 and V2 sit at H, both reach N, only V1 reaches F; V3 sits
+    at N and reaches F; V4 sits at F; V5 reaches H but sits at Z; V1's
+    g4_6 band sits at N."""
+    return _pairs([("V1", "g1_3", "H", 1.0), ("V1", "g1_3", "N", 0.0), ("V1", "g1_3", "F", 0.0),
+                   ("V2", "g1_3", "H", 1.0), ("V2", "g1_3", "N", 0.0),
+                   ("V3", "g1_3", "N", 1.0), ("V3", "g1_3", "F", 0.0),
+                   ("V4", "g1_3", "F", 1.0),
+                   ("V5", "g1_3", "H", 0.0), ("V5", "g1_3", "Z", 1.0),
+                   ("V1", "g4_6", "N", 1.0)])
 
 
+def test_a_hot_site_frees_the_catchments_of_its_partners_among_them():
+    p = _rows()
+    # one partner: N, reached by both of H's bands (F by one); V5 stays at Z, V3 may not go to F
+    assert site_neighbourhood(p, "H", {"H", "N", "F", "Z"}, 1).tolist() == [
+        True, True, False, True, True, True, False, False, False, False, True]
+    # two partners: N and F; everything now at H, N or F may move among them, V5 still fixed
+    assert site_neighbourhood(p, "H", {"H", "N", "F", "Z"}, 2).tolist() == [
+        True, True, True, True, True, True, True, True, False, False, True]
+    # N closed: the partner is F, and nothing goes to N
+    assert site_neighbourhood(p, "H", {"H", "F", "Z"}, 1).tolist() == [
+        True, False, True, True, False, False, False, True, False, False, False]
+
+
+def test_hot_sites_come_dearest_first():
+    """Sites ordered by what their shortfalls cost in the objective, not by
+    the shortfalls' own units; a site with none is not hot."""
+    lp = pulp.LpProblem("hot")
+    short = {(s, f"short_{k}"): lp.add_variable(f"short[{s},{k}]", 0) for s, k in
+             (("A", "sports_area"), ("B", "staff"), ("B", "sports_area"), ("C", "staff"))}
+    for (key, v), x in zip(short.items(), (100.0, 3.0, 10.0, 0.0)):
+        v.varValue = x
+    price = {"sports_area": 50.0, "staff": 2000.0}
+    objective = pulp.LpAffineExpression([(v, price[k.removeprefix("short_")]) for (_, k), v in short.items()])
+    m = SimpleNamespace(standards=short, lp=SimpleNamespace(objective=objective))
+    assert hot_sites(m) == ["B", "A"]  # B: 3 x 2000 + 10 x 50 = 6500 (13 units), A: 100 x 50 = 5000 (100 units)
 def test_repair_moves_a_village_off_a_full_site_to_the_direct_optimum(tmp_path):
     problem = full_site_case(tmp_path)
     cfg = problem.scenario.solver
