@@ -279,7 +279,8 @@ def _typed_columns(df: pd.DataFrame, spec: tuple[Column, ...], file: str, layer:
         for i in np.flatnonzero(~missing & (vals < 0)):
             errors.add(file, f"expected {want}, got {vals[i]:g} (negative)", layer=layer, row=int(i) + 1, column=col.name, id=ids[i])
         if col.kind == "int":
-            frac = ~missing & (vals >= 0) & (np.abs(vals - np.round(vals)) > 1e-9)
+            whole = np.where(missing, 0.0, vals)  # inf and NaN are reported above, not rounded
+            frac = ~missing & (vals >= 0) & (np.abs(whole - np.round(whole)) > 1e-9)
             for i in np.flatnonzero(frac):
                 errors.add(file, f"expected {want}, got {vals[i]:g} (fractional)", layer=layer, row=int(i) + 1,
                            column=col.name, id=ids[i])
