@@ -340,7 +340,11 @@ def second_pass(solved: list[tuple[Model, SolveResult]], spends: list[dict[str, 
                 left) -> None:
     """The regions still above the target gap, the most objective above
     their bound first, share the time left in proportion to that excess:
-    each is repaired (:func:`repeat_repairs`) and polished from its plan,
+    each is repaired (:func:`repeat_repairs`, which stops by itself when a
+    round brings nothing) and polished from its plan in what the repair
+    left (at 10x the town's region was still improving when its repair's
+    60 % ran out, 678,037 to 536,150 in 79 s, and its polish then found
+    nothing in 52 s),
     within its own spending plus what the county's budget still has free
     (:func:`cap_budget`). A hard region (a county town's full sites) thus
     gets the time the easy ones did not need; ``solved`` and ``spends``
@@ -357,7 +361,7 @@ def second_pass(solved: list[tuple[Model, SolveResult]], spends: list[dict[str, 
         t0 = time.perf_counter()
         sm, r = solved[i]
         cap_budget(sm, scen, _total(spends))
-        r = repeat_repairs(sm, cfg, seconds * FIX_SHARE, r)
+        r = repeat_repairs(sm, cfg, seconds, r)
         r = polish(sm, cfg, seconds - (time.perf_counter() - t0), r)
         solved[i] = (sm, r)
         spends[i] = _sums(site_spending(sm), scen)
