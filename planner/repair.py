@@ -49,7 +49,7 @@ FixedSolve = Callable[[Model, SolverConfig, dict, dict | None], SolveResult]
 
 def short_sites(m: Model) -> set[str]:
     """Sites with a positive shortfall (a standard met only at a price)."""
-    return {s for (s, name), v in m.standards.items() if name.startswith("short_") and (v.varValue or 0.0) > SHORT_TOL}
+    return set(hot_sites(m))
 
 
 def hot_sites(m: Model) -> list[str]:

@@ -173,7 +173,7 @@ def round_layout(m: Model, targets: Bounds, serving: Serving) -> Fixing:
     (:func:`keep_weight`) of that type that strands nobody when a maximum
     would be exceeded.
     Deterministic (ties break on table order)."""
-    load = m.open["site_id"].map(site_load(m)).fillna(0.0).to_numpy()
+    load = site_load(m)
     tab = m.open.assign(val=[v.varValue or 0.0 for v in m.open["var"]], pos=range(len(m.open)), fits=fits(m, load),
                         load=load)
     tab = tab.sort_values(["fits", "val", "pos"], ascending=[False, False, True], kind="stable")
@@ -273,9 +273,10 @@ OVERLOAD_SHARE = 0.25
 the type still to :func:`fit` it."""
 
 
-def site_load(m: Model) -> pd.Series:
-    """Pupils the current (LP) values send to each site, by ``site_id``."""
-    return (m.pairs["pupils"] * [v.varValue or 0.0 for v in m.pairs["var"]]).groupby(m.pairs["site_id"]).sum()
+def site_load(m: Model) -> np.ndarray:
+    """Per ``open`` row: the pupils the current (LP) values send to its site."""
+    load = (m.pairs["pupils"] * [v.varValue or 0.0 for v in m.pairs["var"]]).groupby(m.pairs["site_id"]).sum()
+    return m.open["site_id"].map(load).fillna(0.0).to_numpy()
 
 
 def fits(m: Model, load: np.ndarray | None = None) -> np.ndarray:
@@ -289,9 +290,7 @@ def fits(m: Model, load: np.ndarray | None = None) -> np.ndarray:
     rows = [m.rows.get(f"school_cap[{s}]") for s in m.open["site_id"]]
     coef = [None if r is None else r.get(v, None) for r, v in zip(rows, m.open["var"])]  # -cap of the type
     cap = np.array([np.inf if c is None else -c for c in coef])
-    if load is None:
-        load = m.open["site_id"].map(site_load(m)).fillna(0.0).to_numpy()
-    return load <= cap * (1 + OVERLOAD_SHARE) + 1e-6
+    return (site_load(m) if load is None else load) <= cap * (1 + OVERLOAD_SHARE) + 1e-6
 
 
 def _repair_coverage(m: Model, tab, chosen: dict[str, str], targets: Bounds, must: set[str], serving: Serving) -> None:
