@@ -12,7 +12,7 @@ import pulp
 import pytest
 
 from planner.model import build_model
-from planner.repair import hot_sites, repair, short_sites, site_neighbourhood
+from planner.repair import hot_sites, repair, room_m2, short_sites, site_neighbourhood
 from planner.solve import solve
 from planner.staged import solve_fixed, layout_fixing
 from tests.factory import full_site_case
@@ -51,6 +51,39 @@ def test_a_hot_site_frees_the_catchments_of_its_partners_among_them():
     # N closed: the partner is F, and nothing goes to N
     assert site_neighbourhood(p, "H", {"H", "F", "Z"}, 1).tolist() == [
         True, False, True, True, False, False, False, True, False, False, False]
+
+
+def test_outlets_with_room_join_the_neighbourhood_most_room_first():
+    """Besides its partners, a hot site frees the open sites with room that
+    the bands at it or at a partner can reach, the most room first; a site
+    with no room, a closed one or one out of reach is no outlet."""
+    p, open_ = _rows(), {"H", "N", "F", "Z"}
+    with_f = [True, True, True, True, True, True, True, True, False, False, True]  # as with partners N and F
+    # N partner; F, reached by V1 (at H) and V3 (at N), has room; Z has more but only V5 (at Z) reaches it
+    assert site_neighbourhood(p, "H", open_, 1, {"F": 50.0, "Z": 100.0}).tolist() == with_f
+    assert site_neighbourhood(p, "H", open_, 1, {"F": 0.0}).tolist() == site_neighbourhood(p, "H", open_, 1).tolist()
+    assert site_neighbourhood(p, "H", open_ - {"F"}, 1, {"F": 50.0}).tolist() == site_neighbourhood(
+        p, "H", open_ - {"F"}, 1).tolist()
+    # no partner, one outlet: F (50 m²) before N (10 m²); V3 stays at N
+    assert site_neighbourhood(p, "H", open_, 0, {"N": 10.0, "F": 50.0}, outlets=1).tolist() == [
+        True, False, True, True, False, False, False, True, False, False, False]
+
+
+def test_room_is_the_sports_surplus_plus_free_land(tmp_path):
+    """A full site (no land) has no room; B's room shrinks by
+    the sports ground of the pupils it takes (20 x 7.5 m²)."""
+    problem = full_site_case(tmp_path)
+    cfg = problem.scenario.solver
+    m = build_model(problem)
+    layout = layout_fixing(m) if solve(m, cfg).has_plan else {}
+    to = lambda s: {v: float(site == s) for v, vid, site in zip(m.pairs["var"], m.pairs["village_id"], m.pairs["site_id"])
+                    if vid == "V2"}  # noqa: E731
+    solve_fixed(m, cfg, {**layout, **to("A")})
+    at_a = room_m2(m)
+    solve_fixed(m, cfg, {**layout, **to("B")})
+    at_b = room_m2(m)
+    assert at_a["A"] == at_b["A"] == 0.0  # 40 pupils fill its 300 m², and it has no land
+    assert at_a["B"] - at_b["B"] == pytest.approx(20 * 7.5)
 
 
 def test_hot_sites_come_dearest_first():
