@@ -13,7 +13,8 @@ import pytest
 
 from planner.load import load_problem
 from planner.model import build_model
-from planner.regions import (area_keys, band_regions, bisect, cap_budget, regional_budget, regional_problem, region_count,
+from planner import regions
+from planner.regions import (FIRST_PASS_GAP, area_keys, band_regions, bisect, cap_budget, regional_budget, regional_problem, region_count,
                              repair_shortfalls, repeat_repairs, site_regions, solve_county, violations)
 from planner.repair import short_sites
 from planner.scenario import Scenario
@@ -132,6 +133,23 @@ def test_two_far_towns_solved_region_by_region_reach_the_direct_optimum(tmp_path
     opened = sorted(s for s, t, v in m.open[["site_id", "type", "var"]].itertuples(index=False) if v.varValue > 0.5)
     assert opened == ["SA1", "SB1"]
     assert violations(m) == []
+
+
+def test_a_region_s_first_solve_stops_at_the_first_pass_gap_and_the_second_pass_goes_on(tmp_path, monkeypatch):
+    """A target gap of 0: each region's first solve is told to stop within
+    FIRST_PASS_GAP of its own bound (its time passes on), while the county's
+    result is still held to the target gap by the second pass."""
+    scen = deep_merge(OFF, {"targets": {"primary": 2}, "caps": {"school_pupils": {"primary": 80}},
+                            "policy": {"moves": {"primary": ["primary", "closed"]}},
+                            "solver": {"threads": 1, "mip_gap": 0.0, "decompose_above_pairs": 10, "region_pairs": 10}})
+    problem = _two_towns(tmp_path, scen)
+    gaps: list[float] = []
+    real = regions.solve_staged
+    monkeypatch.setattr(regions, "solve_staged", lambda m, cfg, **kw: (gaps.append(cfg.mip_gap), real(m, cfg, **kw))[1])
+    r = solve_county(build_model(problem), problem)
+    assert len(gaps) == region_count(len(problem.pairs), problem.scenario.solver) >= 2
+    assert gaps == [FIRST_PASS_GAP] * len(gaps) and FIRST_PASS_GAP > problem.scenario.solver.mip_gap
+    assert r.mip_gap == pytest.approx(0.0, abs=1e-6)
 
 
 def test_a_p_median_core_above_the_threshold_is_still_one_direct_solve(tmp_path):
