@@ -7,8 +7,11 @@ progress, and maps outcomes to exit codes: 0 a plan was written, 2 bad input
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -69,6 +72,25 @@ def _writers() -> tuple:
     return (*ws, *APPENDIX_WRITERS)
 
 
+@contextmanager
+def _stage_log(on: bool) -> Iterator[None]:
+    """While solving, the planner's INFO log (each solve stage's seconds
+    and objective) goes to stderr when ``on`` (``--verbose``)."""
+    if not on:
+        yield
+        return
+    logger, level = logging.getLogger("planner"), logging.getLogger("planner").level
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 @app.command()
 def run(
     scenario: Path = typer.Argument(..., help="scenario YAML"),
@@ -78,6 +100,7 @@ def run(
     gap: Optional[float] = typer.Option(None, "--gap", help="relative MIP gap, e.g. 0.005"),
     force: bool = typer.Option(False, "--force", help="replace an existing run folder"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress display"),
+    verbose: bool = typer.Option(False, "--verbose", help="log each solve stage's seconds and objective"),
 ) -> None:
     """Solve a scenario and write its run folder."""
     if solver not in (None, "highs", "cbc"):
@@ -94,7 +117,8 @@ def run(
             problem = prepare(scen, progress, explain=True)
             for w in problem.warnings:
                 err.print(f"[yellow]warning[/]: {w}", highlight=False)
-            run_ = solve_problem(problem, progress)
+            with _stage_log(verbose):
+                run_ = solve_problem(problem, progress)
             progress("write")
             folder = write_run_folder(out_dir, run_.problem, run_.plan, run_.summary, force=force, writers=_writers())
     except FolderExists as e:

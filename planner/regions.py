@@ -34,6 +34,7 @@ plan, and honest about its gap through the global bound.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import replace
@@ -73,6 +74,8 @@ COUNTY_SHARE = 0.15
 """Of the time after the LP, what the county-level repair and polish keep
 back from the regions."""
 ROW_TOL = 1e-5
+log = logging.getLogger(__name__)
+"""Each stage's seconds and objective at INFO (``planner run --verbose``)."""
 
 
 def region_count(pairs: int, cfg: SolverConfig) -> int:
@@ -281,6 +284,7 @@ def solve_regions(m: Model, problem: Problem, n: int, floors: dict | None = None
         return result(lp.status if lp.status == "infeasible" else "no_solution", None, None, lp.solver, t0,
                       f"the county's LP relaxation {why}", cfg)
     bound = lp.objective
+    log.info("county LP: %s, bound %.1f, %.1f s", lp.status, bound, cfg.time_limit_s - left())
     values, last, why = regional_plans(m, problem, n, floors, lambda: left() * (1 - COUNTY_SHARE))
     if values is None:
         return result("no_solution", None, bound, last.solver, t0, why, cfg)
@@ -290,12 +294,14 @@ def solve_regions(m: Model, problem: Problem, n: int, floors: dict | None = None
         return result("no_solution", None, bound, last.solver, t0, "the joined regional plans break " + ", ".join(bad[:5]),
                       cfg)
     obj = pulp.value(m.lp.objective)
+    log.info("joined plan: %.1f (gap %.2f %%), %.1f s", obj, 100 * (_gap(obj, bound) or 0.0), cfg.time_limit_s - left())
     best = SolveResult("interrupted" if last.status == "interrupted" else "time_limit", obj, bound, _gap(obj, bound),
                        lp.solver, 0.0, f"{n} regions")
     if best.status != "interrupted":
         best = repeat_repairs(m, cfg, left() * FIX_SHARE, best)
     if best.status != "interrupted" and left() >= MIN_POLISH_S and (_gap(best.objective, bound) or 0.0) > cfg.mip_gap:
         best = polish(m, cfg, left(), best)
+    log.info("county: %.1f after its repair and polish, %.1f s", best.objective, cfg.time_limit_s - left())
     return result(best.status, best.objective, max(bound, best.best_bound or bound), best.solver, t0,
                   f"regional ({n} regions): {best.message}", cfg)
 
@@ -335,6 +341,8 @@ def regional_plans(m: Model, problem: Problem, n: int, floors: dict | None,
                                regional_budget(problem.scenario, _total(spends), reserve), rcfg)
         sm = build_model(sub, floors)
         res = solve_staged(sm, rcfg, **guides(sub))
+        log.info("region %d of %d, first pass: %d pairs, %s, %s (bound %s), %.1f of %.1f s", r + 1, n, len(sm.pairs),
+                 res.status, _num(res.objective), _num(res.bound), res.seconds, rcfg.time_limit_s)
         if not res.has_plan or (res.status == "interrupted" and r < n - 1):
             return None, res, f"region {r + 1} of {n}: {res.message}"
         solved.append((sm, res))
@@ -372,6 +380,8 @@ def second_pass(solved: list[tuple[Model, SolveResult]], spends: list[dict[str, 
         cap_budget(sm, scen, _total(spends))
         r = repeat_repairs(sm, cfg, seconds, r)
         r = polish(sm, cfg, seconds - (time.perf_counter() - t0), r)
+        log.info("region %d, second pass: %s -> %s (bound %s), %.1f of %.1f s", i + 1, _num(solved[i][1].objective),
+                 _num(r.objective), _num(r.bound), time.perf_counter() - t0, seconds)
         solved[i] = (sm, r)
         spends[i] = _sums(site_spending(sm), scen)
         if r.status == "interrupted":
@@ -425,6 +435,10 @@ def repeat_repairs(m: Model, cfg: SolverConfig, seconds: float, best: SolveResul
             break
         best = r
     return best
+
+
+def _num(x: float | None) -> str:
+    return "none" if x is None else f"{x:,.1f}"
 
 
 def _counts(m: Model, layout: dict, sites: pd.Index) -> dict[str, int]:

@@ -5,6 +5,7 @@ budget) whose joined plan keeps every row of the county's model."""
 
 from __future__ import annotations
 
+import logging
 from types import SimpleNamespace
 
 import pandas as pd
@@ -152,6 +153,23 @@ def test_a_region_s_first_solve_stops_at_the_first_pass_gap_and_the_second_pass_
     assert r.mip_gap == pytest.approx(0.0, abs=1e-6)
 
 
+def test_each_stage_of_the_decomposition_is_logged_with_its_objective(tmp_path, caplog):
+    """At INFO (``planner run --verbose``) the county LP's bound, each
+    region's first pass and the joined plan are logged, with the figures
+    the result reports."""
+    scen = deep_merge(OFF, {"targets": {"primary": 2}, "caps": {"school_pupils": {"primary": 80}},
+                            "policy": {"moves": {"primary": ["primary", "closed"]}},
+                            "solver": {"threads": 1, "mip_gap": 0.0, "decompose_above_pairs": 10, "region_pairs": 10}})
+    problem = _two_towns(tmp_path, scen)
+    n = region_count(len(problem.pairs), problem.scenario.solver)
+    with caplog.at_level("INFO", logger="planner.regions"):
+        r = solve_county(build_model(problem), problem)
+    lines = [rec.getMessage() for rec in caplog.records]
+    assert lines[0].startswith(f"county LP: optimal, bound {r.best_bound:.1f}")
+    assert [ln.split(",")[0] for ln in lines[1:1 + n]] == [f"region {i} of {n}" for i in range(1, n + 1)]
+    assert f"joined plan: {r.objective:.1f}" in "\n".join(lines)
+
+
 def test_a_p_median_core_above_the_threshold_is_still_one_direct_solve(tmp_path):
     """No caps, no standards: the p-median core, whose one solve from the
     interchange start reaches OR-Library's optima, is never cut into regions."""
@@ -255,3 +273,29 @@ def test_a_region_solved_again_may_spend_only_what_the_county_has_free(tmp_path)
     assert spend[0] == pytest.approx(60.0) and spend[1] == pytest.approx(60.0)  # each used its 60
     cap_budget(models[0], problem.scenario, used={"total": sum(spend)})
     assert models[0].rows["budget_total[]"].getUb() == pytest.approx(spend[0] + 150.0 - sum(spend))
+
+
+def test_planner_run_verbose_prints_the_stage_log_and_quiet_runs_do_not(tmp_path, monkeypatch):
+    """``planner run --verbose`` shows the decomposition's stages on stderr;
+    without it they stay silent (the handler is gone after the run)."""
+    import planner.cli
+    from typer.testing import CliRunner
+
+    from planner.write import write_core
+
+    monkeypatch.setattr(planner.cli, "_writers", lambda: (write_core,))
+    scen = deep_merge(OFF, {"targets": {"primary": 2}, "caps": {"school_pupils": {"primary": 80}},
+                            "policy": {"moves": {"primary": ["primary", "closed"]}},
+                            "solver": {"threads": 1, "mip_gap": 0.0, "decompose_above_pairs": 10, "region_pairs": 10}})
+    vs = [village(f"A{i}", dx, 0, g1_3=30, township="甲镇") for i, dx in enumerate([0, 2])]
+    vs += [village(f"B{i}", 60 + dx, 0, g1_3=30, township="乙镇") for i, dx in enumerate([0, 2])]
+    ss = [school(f"S{t}{j}", x0 + dx, 0.5, "primary", township=town)
+          for t, x0, town in (("A", 0, "甲镇"), ("B", 60, "乙镇")) for j, dx in enumerate([0.5, 2.0])]
+    path = make_case(tmp_path / "in", vs, ss, scenario=scen)
+    run = lambda *flags: CliRunner().invoke(planner.cli.app, ["run", str(path), "--out", str(tmp_path / "out"),  # noqa: E731
+                                                              "--force", "--quiet", *flags])
+    loud, quiet = run("--verbose"), run()
+    assert loud.exit_code == 0 and quiet.exit_code == 0, loud.output + quiet.output
+    assert "planner.regions: county LP: optimal" in loud.output and "region 2 of 2, first pass" in loud.output
+    assert "planner.regions" not in quiet.output
+    assert logging.getLogger("planner").handlers == [] and logging.getLogger("planner").level == logging.NOTSET
