@@ -153,6 +153,23 @@ def test_a_region_s_first_solve_stops_at_the_first_pass_gap_and_the_second_pass_
     assert r.mip_gap == pytest.approx(0.0, abs=1e-6)
 
 
+@pytest.mark.parametrize("minimum_s, calls", [(0.0, 1), (1e9, 0)])
+def test_the_county_level_repair_runs_only_with_its_minimum_time_left(tmp_path, monkeypatch, minimum_s, calls):
+    """The county-level repair (the county's whole model passed to HiGHS)
+    is skipped when less than COUNTY_MIN_S is left, so a run ends within
+    its limit."""
+    scen = deep_merge(OFF, {"targets": {"primary": 2}, "caps": {"school_pupils": {"primary": 80}},
+                            "policy": {"moves": {"primary": ["primary", "closed"]}},
+                            "solver": {"threads": 1, "mip_gap": 0.0, "decompose_above_pairs": 10, "region_pairs": 10}})
+    problem = _two_towns(tmp_path, scen)
+    seen: list[float] = []
+    real = regions.repeat_repairs
+    monkeypatch.setattr(regions, "COUNTY_MIN_S", minimum_s)
+    monkeypatch.setattr(regions, "repeat_repairs", lambda m, cfg, s, best: (seen.append(s), real(m, cfg, s, best))[1])
+    r = solve_county(build_model(problem), problem)
+    assert len(seen) == calls and r.mip_gap == pytest.approx(0.0, abs=1e-6)  # regions at gap 0 need no second pass
+
+
 def test_each_stage_of_the_decomposition_is_logged_with_its_objective(tmp_path, caplog):
     """At INFO (``planner run --verbose``) the county LP's bound, each
     region's first pass and the joined plan are logged, with the figures
