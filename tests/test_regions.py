@@ -100,6 +100,14 @@ def test_a_region_gets_the_budget_left_after_earlier_spending_and_later_reserves
     assert regional_budget(scen, {"total": 90.0}, {"total": 25.0}).total_10k_yuan == 0.0  # never below zero
 
 
+CAPPED_REGIONS = deep_merge(OFF, {"targets": {"primary": 2}, "caps": {"school_pupils": {"primary": 80}},
+                                  "policy": {"moves": {"primary": ["primary", "closed"]}},
+                                  "solver": {"threads": 1, "mip_gap": 0.0, "decompose_above_pairs": 10,
+                                             "region_pairs": 10}})
+"""Capped schools (whole catchments, so the staged path), two primaries to
+keep, and regions of 10 pairs: the two-towns cases below are cut in two."""
+
+
 def _two_towns(tmp_path, scenario: dict):
     """Two towns 60 km apart, three villages and three schools each; in each
     town the middle school is the 1-median."""
@@ -118,9 +126,7 @@ def test_two_far_towns_solved_region_by_region_reach_the_direct_optimum(tmp_path
     two primaries: the towns never share pupils, so two regions lose
     nothing and the joined plan is the direct optimum, proved by the
     county's bound."""
-    scen = deep_merge(OFF, {"targets": {"primary": 2}, "caps": {"school_pupils": {"primary": 80}},
-                            "policy": {"moves": {"primary": ["primary", "closed"]}},
-                            "solver": {"threads": 1, "mip_gap": 0.0, "decompose_above_pairs": 10, "region_pairs": 10}})
+    scen = CAPPED_REGIONS
     problem = _two_towns(tmp_path, scen)
     assert region_count(len(problem.pairs), problem.scenario.solver) >= 2
     assert site_regions(problem, 2).groupby(problem.sites["township"]).nunique().eq(1).all()  # a town stays whole
@@ -140,9 +146,7 @@ def test_a_region_s_first_solve_stops_at_the_first_pass_gap_and_the_second_pass_
     """A target gap of 0: each region's first solve is told to stop within
     FIRST_PASS_GAP of its own bound (its time passes on), while the county's
     result is still held to the target gap by the second pass."""
-    scen = deep_merge(OFF, {"targets": {"primary": 2}, "caps": {"school_pupils": {"primary": 80}},
-                            "policy": {"moves": {"primary": ["primary", "closed"]}},
-                            "solver": {"threads": 1, "mip_gap": 0.0, "decompose_above_pairs": 10, "region_pairs": 10}})
+    scen = CAPPED_REGIONS
     problem = _two_towns(tmp_path, scen)
     gaps: list[float] = []
     real = regions.solve_staged
@@ -158,9 +162,7 @@ def test_the_county_level_repair_runs_only_with_its_minimum_time_left(tmp_path, 
     """The county-level repair (the county's whole model passed to HiGHS)
     is skipped when less than COUNTY_MIN_S is left, so a run ends within
     its limit."""
-    scen = deep_merge(OFF, {"targets": {"primary": 2}, "caps": {"school_pupils": {"primary": 80}},
-                            "policy": {"moves": {"primary": ["primary", "closed"]}},
-                            "solver": {"threads": 1, "mip_gap": 0.0, "decompose_above_pairs": 10, "region_pairs": 10}})
+    scen = CAPPED_REGIONS
     problem = _two_towns(tmp_path, scen)
     seen: list[float] = []
     real = regions.repeat_repairs
@@ -174,9 +176,7 @@ def test_each_stage_of_the_decomposition_is_logged_with_its_objective(tmp_path, 
     """At INFO (``planner run --verbose``) the county LP's bound, each
     region's first pass and the joined plan are logged, with the figures
     the result reports."""
-    scen = deep_merge(OFF, {"targets": {"primary": 2}, "caps": {"school_pupils": {"primary": 80}},
-                            "policy": {"moves": {"primary": ["primary", "closed"]}},
-                            "solver": {"threads": 1, "mip_gap": 0.0, "decompose_above_pairs": 10, "region_pairs": 10}})
+    scen = CAPPED_REGIONS
     problem = _two_towns(tmp_path, scen)
     n = region_count(len(problem.pairs), problem.scenario.solver)
     with caplog.at_level("INFO", logger="planner.regions"):
@@ -301,9 +301,7 @@ def test_planner_run_verbose_prints_the_stage_log_and_quiet_runs_do_not(tmp_path
     from planner.write import write_core
 
     monkeypatch.setattr(planner.cli, "_writers", lambda: (write_core,))
-    scen = deep_merge(OFF, {"targets": {"primary": 2}, "caps": {"school_pupils": {"primary": 80}},
-                            "policy": {"moves": {"primary": ["primary", "closed"]}},
-                            "solver": {"threads": 1, "mip_gap": 0.0, "decompose_above_pairs": 10, "region_pairs": 10}})
+    scen = CAPPED_REGIONS
     vs = [village(f"A{i}", dx, 0, g1_3=30, township="甲镇") for i, dx in enumerate([0, 2])]
     vs += [village(f"B{i}", 60 + dx, 0, g1_3=30, township="乙镇") for i, dx in enumerate([0, 2])]
     ss = [school(f"S{t}{j}", x0 + dx, 0.5, "primary", township=town)
