@@ -11,6 +11,9 @@ partial assignment (HiGHS completes the missing values itself).
 
 from __future__ import annotations
 
+import functools
+import os
+import sys
 from typing import Mapping
 
 import numpy as np
@@ -82,6 +85,25 @@ def pass_model(h, arrays: dict, *, mip: bool = True) -> None:
     h.passModel(lp)
 
 
+@functools.cache
+def silence_banner() -> None:
+    """Make this process's first ``highspy.Highs`` with stdout (file
+    descriptor 1) pointed at /dev/null: HiGHS's C++ side prints its banner
+    there on the first construction, whatever the options, and
+    ``planner run``'s stdout should hold only the planner's lines."""
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 class BulkHiGHS(pulp.HiGHS):
     """PuLP's HiGHS solver, loading the model in bulk and taking a warm start
     (a mapping of PuLP variables to values; variables left out are free)."""
@@ -89,6 +111,8 @@ class BulkHiGHS(pulp.HiGHS):
     def __init__(self, *args, warm_start: Mapping[pulp.LpVariable, float] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.warm_start = dict(warm_start or {})
+        if not self.msg:
+            silence_banner()
 
     def buildSolverModel(self, lp):
         arrays = model_arrays(lp)

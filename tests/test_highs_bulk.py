@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pulp
 import pytest
@@ -62,3 +66,17 @@ def test_a_warm_start_reaches_highs_in_column_order():
     names = [x.name for x in lp.variables()]
     assert sol.value_valid
     assert {n: sol.col_value[i] for i, n in enumerate(names) if n.startswith("x")} == {"x0": 0, "x1": 3, "x2": 2, "x3": 1}
+
+
+@pytest.mark.parametrize("msg, banner", [(False, False), (True, True)])
+def test_a_quiet_solve_keeps_the_highs_banner_off_stdout(msg, banner):
+    """HiGHS prints its banner on fd 1 when a process makes its first
+    ``Highs``; a quiet solve (``msg=False``) keeps it off, a loud one keeps
+    it. A fresh process, since this one has made its first ``Highs``."""
+    code = ("import pulp; from planner.highs_bulk import BulkHiGHS\n"
+            "p = pulp.LpProblem('t'); x = pulp.LpVariable('x', 0, 3, cat='Integer'); p += -x\n"
+            f"p.solve(BulkHiGHS(msg={msg})); print('x =', x.varValue)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout
+    assert "x = 3.0" in out
+    assert ("Running HiGHS" in out) is banner
