@@ -53,10 +53,13 @@ class DataConfig(_Frozen):
 
 
 class TravelConfig(_Frozen):
+    """How distances are taken. A limit in minutes is set per band in
+    ``policy.max_trip_minutes`` (road minutes from ``speed_kmh``, else
+    ``default_speed_kmh``); every distance itself stays in km."""
+
     detour_factor: float = Field(1.3, ge=1.0)
     use_roads: bool = True
     default_speed_kmh: float = Field(30.0, gt=0)
-    unit: Literal["km", "minutes"] = "km"
 
 
 class PolicyConfig(_Frozen):

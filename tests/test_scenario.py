@@ -35,6 +35,15 @@ def test_unknown_keys_are_named_with_line_and_suggestion(tmp_path):
     assert "did you mean 'whole'?" in got[("policy.assignment.g1_3", 8)]
 
 
+def test_travel_has_no_unit_switch_limits_in_minutes_are_per_band(tmp_path):
+    """``travel.unit`` did nothing (a planner writing ``minutes`` got km
+    limits): it is an unknown key now; minutes go in ``max_trip_minutes``."""
+    bad = _write(tmp_path, "bad.yaml", "name: s\ndata: {gpkg: x.gpkg}\ntravel:\n  unit: minutes\n")
+    assert [(i.key, i.line) for i in _issues(bad)] == [("travel.unit", 4)]
+    ok = _write(tmp_path, "ok.yaml", "name: s\ndata: {gpkg: x.gpkg}\npolicy:\n  max_trip_minutes: {g1_3: 20}\n")
+    assert load_scenario(ok).policy.max_trip_minutes == {"g1_3": 20.0}
+
+
 def test_a_mistake_in_a_parent_is_reported_in_the_parent(tmp_path):
     _write(tmp_path, "parent.yaml", "name: p\ndata: {gpkg: x.gpkg}\ntravel:\n  detour: 1.2\n")
     child = _write(tmp_path, "child.yaml", "extends: parent.yaml\nbudget: {total_10k_yuan: -5}\n")
