@@ -9,7 +9,13 @@ size is to decompose by geography and keep one global bound:
    without crossover) gives the lower bound the gap is measured against and
    the fractional layout, rounded by :func:`planner.staged.round_layout` (an
    assignment of types to sites that keeps the county's target counts and
-   never gives a site a type whose cap the LP's pupils there overflow);
+   never gives a site a type whose cap the LP's pupils there overflow); an
+   LP not solved in its share of the time leaves the current layout to
+   round instead (:func:`current_layout_guide`): a plan, but no bound unless
+   the county's polish proves one. That needs the regions to find plans in
+   the time the LP left: at 10x the demo with 300 s they had 145 s, and the
+   town's region found none in its 2.8 s, so that run still ends without a
+   plan (it needs about 600 s);
 2. **regions**: townships are grouped by recursive coordinate bisection into
    regions of about ``solver.region_pairs`` pairs (a township heavier than
    half a region, such as the county town, is cut by its sites); each site
@@ -284,12 +290,12 @@ def solve_regions(m: Model, problem: Problem, n: int, floors: dict | None = None
     t0 = time.perf_counter()
     left = lambda: cfg.time_limit_s - (time.perf_counter() - t0)  # noqa: E731
     lp = county_lp(m, cfg)
-    if not lp.has_plan:
-        why = "is infeasible" if lp.status == "infeasible" else f"was not solved in {lp.seconds:.0f} s"
-        return result(lp.status if lp.status == "infeasible" else "no_solution", None, None, lp.solver, t0,
-                      f"the county's LP relaxation {why}", cfg)
-    bound = lp.objective
-    log.info("county LP: %s, bound %.1f, %.1f s", lp.status, bound, cfg.time_limit_s - left())
+    if lp.status == "infeasible":
+        return result("infeasible", None, None, lp.solver, t0, "the county's LP relaxation is infeasible", cfg)
+    bound = lp.objective if lp.has_plan else None
+    if bound is None:
+        current_layout_guide(m, problem)
+    log.info("county LP: %s, bound %s, %.1f s", lp.status, _num(bound), cfg.time_limit_s - left())
     values, last, why = regional_plans(m, problem, n, floors, lambda: left() * (1 - COUNTY_SHARE))
     if values is None:
         return result("no_solution", None, bound, last.solver, t0, why, cfg)
@@ -300,14 +306,17 @@ def solve_regions(m: Model, problem: Problem, n: int, floors: dict | None = None
                       cfg)
     obj = pulp.value(m.lp.objective)
     log.info("joined plan: %.1f (gap %.2f %%), %.1f s", obj, 100 * (_gap(obj, bound) or 0.0), cfg.time_limit_s - left())
+    how = f"{n} regions" if bound is not None else (f"{n} regions guided by the current layout (the county's LP "
+                                                     f"was not solved in {lp.seconds:.0f} s: no bound)")
     best = SolveResult("interrupted" if last.status == "interrupted" else "time_limit", obj, bound, _gap(obj, bound),
-                       lp.solver, 0.0, f"{n} regions")
+                       lp.solver, 0.0, how)
     if best.status != "interrupted" and left() >= COUNTY_MIN_S:
         best = repeat_repairs(m, cfg, left() * FIX_SHARE, best)
-    if best.status != "interrupted" and left() >= max(MIN_POLISH_S, COUNTY_MIN_S) and (_gap(best.objective, bound) or 0.0) > cfg.mip_gap:
+    if best.status != "interrupted" and left() >= max(MIN_POLISH_S, COUNTY_MIN_S) and (_gap(best.objective, bound) or 1.0) > cfg.mip_gap:
         best = polish(m, cfg, left(), best)
     log.info("county: %.1f after its repair and polish, %.1f s", best.objective, cfg.time_limit_s - left())
-    return result(best.status, best.objective, max(bound, best.best_bound or bound), best.solver, t0,
+    bounds = [b for b in (bound, best.bound) if b is not None]
+    return result(best.status, best.objective, max(bounds) if bounds else None, best.solver, t0,
                   f"regional ({n} regions): {best.message}", cfg)
 
 
@@ -319,6 +328,28 @@ def county_lp(m: Model, cfg: SolverConfig) -> SolveResult:
     if lp.status == "interrupted":
         raise KeyboardInterrupt  # a relaxation is no plan to keep
     return lp
+
+
+def current_layout_guide(m: Model, problem: Problem) -> None:
+    """Values standing in for the county LP's when it was not solved in its
+    time: every school open as its type before, every village-band wholly at
+    its nearest school of that layout that teaches it, everything else zero.
+    The rounding then keeps the current schools (closing the lightest to meet
+    the counts), the regions keep each band near it, and no LP spending is
+    reserved for later regions (an earlier region may spend what a later one
+    would have used)."""
+    before = problem.sites["type_before"]
+    serving = guides(problem)["serving"]
+    for v in m.lp.variables():
+        v.varValue = 0.0
+    kind = {}
+    for s, t, v in m.open[["site_id", "type", "var"]].itertuples(index=False):
+        if before.get(s) == t:
+            v.varValue, kind[s] = 1.0, t
+    p = m.pairs
+    ok = np.array([kind.get(s) in serving[b] for s, b in zip(p["site_id"], p["band"])], dtype=bool)
+    for v in p[ok].sort_values(["distance_km", "site_id"], kind="stable").drop_duplicates(["village_id", "band"])["var"]:
+        v.varValue = 1.0
 
 
 def regional_plans(m: Model, problem: Problem, n: int, floors: dict | None,

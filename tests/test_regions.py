@@ -19,7 +19,7 @@ from planner.regions import (FIRST_PASS_GAP, area_keys, band_regions, bisect, ca
                              repair_shortfalls, repeat_repairs, site_regions, solve_county, violations)
 from planner.repair import short_sites
 from planner.scenario import Scenario
-from planner.solve import solve
+from planner.solve import SolveResult, solve
 from planner.staged import guides, investments, layout_fixing, solve_fixed, solve_staged
 from planner.travel import attach_distances
 from tests.factory import OFF, deep_merge, full_site_case, make_case, school, village
@@ -185,6 +185,23 @@ def test_each_stage_of_the_decomposition_is_logged_with_its_objective(tmp_path, 
     assert lines[0].startswith(f"county LP: optimal, bound {r.best_bound:.1f}")
     assert [ln.split(",")[0] for ln in lines[1:1 + n]] == [f"region {i} of {n}" for i in range(1, n + 1)]
     assert f"joined plan: {r.objective:.1f}" in "\n".join(lines)
+
+
+def test_without_the_county_lp_the_regions_start_from_the_current_layout(tmp_path, monkeypatch):
+    """The county's LP not solved in its time (10x the demo needs 155 s): the
+    regions are guided by the current layout instead, the plan keeps every
+    row, and it says it has no bound (the county's polish, which could prove
+    one, is held off). Here each town keeps its heaviest school in the
+    rounding and its region then finds its 1-median: the direct optimum."""
+    problem = _two_towns(tmp_path, CAPPED_REGIONS)
+    best = solve_staged(build_model(problem), problem.scenario.solver, **guides(problem))
+    monkeypatch.setattr(regions, "county_lp", lambda m, cfg: SolveResult("no_solution", None, None, None, "highs", 5.0))
+    monkeypatch.setattr(regions, "COUNTY_MIN_S", 1e9)
+    m = build_model(problem)
+    r = solve_county(m, problem)
+    assert r.has_plan and violations(m) == []
+    assert r.best_bound is None and r.mip_gap is None and "current layout" in r.message
+    assert r.objective == pytest.approx(best.objective, rel=1e-9)
 
 
 def test_a_p_median_core_above_the_threshold_is_still_one_direct_solve(tmp_path):
