@@ -79,7 +79,8 @@ def _stage_log(on: bool) -> Iterator[None]:
     if not on:
         yield
         return
-    logger, level = logging.getLogger("planner"), logging.getLogger("planner").level
+    logger = logging.getLogger("planner")
+    level = logger.level
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
     logger.addHandler(handler)

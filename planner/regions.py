@@ -157,6 +157,12 @@ def site_regions(problem: Problem, n: int) -> pd.Series:
     return area.map(bisect(areas, n)).rename("region")
 
 
+def taught(pairs: pd.DataFrame, kind: dict[str, str], serving: dict) -> np.ndarray:
+    """Mask over ``pairs``: the site is open (``kind``: site -> its type)
+    as a type that teaches the pair's band."""
+    return np.array([kind.get(s) in serving[b] for s, b in zip(pairs["site_id"], pairs["band"])], dtype=bool)
+
+
 def band_regions(m: Model, layout: dict, serving: dict, region: pd.Series) -> pd.Series:
     """Region of every village-band, whole, keeping each region's pupils of
     a band near what the LP sent to its sites (a region given more pupils
@@ -169,7 +175,7 @@ def band_regions(m: Model, layout: dict, serving: dict, region: pd.Series) -> pd
     p = m.pairs[["village_id", "band", "site_id", "distance_km", "pupils"]].copy()
     p["share"] = [v.varValue or 0.0 for v in m.pairs["var"]]
     p["region"] = p["site_id"].map(region).to_numpy()
-    ok = np.array([kind.get(s) in serving[b] for s, b in zip(p["site_id"], p["band"])])
+    ok = taught(m.pairs, kind, serving)
     p["ok_km"] = np.where(ok, p["distance_km"], np.inf)
     room = (p["share"] * p["pupils"]).groupby([p["region"], p["band"]]).sum().to_dict()
     g = p.groupby(["village_id", "band", "region"], sort=True).agg(share=("share", "sum"), ok_km=("ok_km", "min"))
@@ -288,14 +294,15 @@ def solve_regions(m: Model, problem: Problem, n: int, floors: dict | None = None
     """The regional decomposition of the module docstring, in ``n`` regions."""
     cfg = problem.scenario.solver
     t0 = time.perf_counter()
-    left = lambda: cfg.time_limit_s - (time.perf_counter() - t0)  # noqa: E731
+    elapsed = lambda: time.perf_counter() - t0  # noqa: E731
+    left = lambda: cfg.time_limit_s - elapsed()  # noqa: E731
     lp = county_lp(m, cfg)
     if lp.status == "infeasible":
         return result("infeasible", None, None, lp.solver, t0, "the county's LP relaxation is infeasible", cfg)
     bound = lp.objective if lp.has_plan else None
     if bound is None:
         current_layout_guide(m, problem)
-    log.info("county LP: %s, bound %s, %.1f s", lp.status, _num(bound), cfg.time_limit_s - left())
+    log.info("county LP: %s, bound %s, %.1f s", lp.status, _num(bound), elapsed())
     values, last, why = regional_plans(m, problem, n, floors, lambda: left() * (1 - COUNTY_SHARE))
     if values is None:
         return result("no_solution", None, bound, last.solver, t0, why, cfg)
@@ -305,16 +312,17 @@ def solve_regions(m: Model, problem: Problem, n: int, floors: dict | None = None
         return result("no_solution", None, bound, last.solver, t0, "the joined regional plans break " + ", ".join(bad[:5]),
                       cfg)
     obj = pulp.value(m.lp.objective)
-    log.info("joined plan: %.1f (gap %.2f %%), %.1f s", obj, 100 * (_gap(obj, bound) or 0.0), cfg.time_limit_s - left())
+    log.info("joined plan: %.1f (gap %.2f %%), %.1f s", obj, 100 * (_gap(obj, bound) or 0.0), elapsed())
     how = f"{n} regions" if bound is not None else (f"{n} regions guided by the current layout (the county's LP "
                                                      f"was not solved in {lp.seconds:.0f} s: no bound)")
     best = SolveResult("interrupted" if last.status == "interrupted" else "time_limit", obj, bound, _gap(obj, bound),
                        lp.solver, 0.0, how)
     if best.status != "interrupted" and left() >= COUNTY_MIN_S:
         best = repeat_repairs(m, cfg, left() * FIX_SHARE, best)
-    if best.status != "interrupted" and left() >= max(MIN_POLISH_S, COUNTY_MIN_S) and (_gap(best.objective, bound) or 1.0) > cfg.mip_gap:
+    far = (_gap(best.objective, bound) or 1.0) > cfg.mip_gap  # no bound: always worth a polish
+    if best.status != "interrupted" and left() >= max(MIN_POLISH_S, COUNTY_MIN_S) and far:
         best = polish(m, cfg, left(), best)
-    log.info("county: %.1f after its repair and polish, %.1f s", best.objective, cfg.time_limit_s - left())
+    log.info("county: %.1f after its repair and polish, %.1f s", best.objective, elapsed())
     bounds = [b for b in (bound, best.bound) if b is not None]
     return result(best.status, best.objective, max(bounds) if bounds else None, best.solver, t0,
                   f"regional ({n} regions): {best.message}", cfg)
@@ -346,9 +354,8 @@ def current_layout_guide(m: Model, problem: Problem) -> None:
     for s, t, v in m.open[["site_id", "type", "var"]].itertuples(index=False):
         if before.get(s) == t:
             v.varValue, kind[s] = 1.0, t
-    p = m.pairs
-    ok = np.array([kind.get(s) in serving[b] for s, b in zip(p["site_id"], p["band"])], dtype=bool)
-    for v in p[ok].sort_values(["distance_km", "site_id"], kind="stable").drop_duplicates(["village_id", "band"])["var"]:
+    p = m.pairs[taught(m.pairs, kind, serving)]
+    for v in p.sort_values(["distance_km", "site_id"], kind="stable").drop_duplicates(["village_id", "band"])["var"]:
         v.varValue = 1.0
 
 
