@@ -49,12 +49,23 @@ from planner.scenario import SolverConfig
 from planner.solve import SolveResult, restore, snapshot
 
 SHORT_TOL = 1e-6
-PARTNERS = 6
+PARTNERS = 3
 """Partner sites freed with each hot site in the first pass; a pass that
-improves nothing doubles them, up to :data:`MAX_PARTNERS`."""
+improves nothing doubles them, up to :data:`MAX_PARTNERS`. Small and
+quick beats large and slow: on the town's region at ten times the demo
+(first-pass plan 647,530, bound 282,889, 120 s of repair) six partners at
+5 s a site reached 411,679 in 28 MIPs, most stopped at their root by the
+time limit (about 500 free binaries each); three partners at 1-2 s a
+site, to :data:`SITE_GAP` or closer, reached 338,114-352,864 in three
+runs of 61-139 MIPs."""
 MAX_PARTNERS = 48
-SITE_SECONDS = 5.0
+SITE_SECONDS = 2.0
 """Time limit of each site's MIP."""
+SITE_GAP = 5e-4
+"""Each site's MIP stops within this gap, whatever the target gap: a gap
+is relative to the whole objective, so a county's 0.5 % let a
+neighbourhood of a 600,000 region stop 3,000 short of its best (six
+partners at 5 s: 411,679 at the county's gap, 383,175 at this one)."""
 OUTLETS = 3
 """Sites with room freed with each hot site besides its partners: in a
 county town every partner is as full as the hot site, and the overflow has
@@ -119,7 +130,8 @@ def site_neighbourhood(pairs: pd.DataFrame, hot: str, open_: set[str], partners:
 def repair(m: Model, cfg: SolverConfig, fixed_solve: FixedSolve, layout: dict, current: SolveResult,
            seconds: float) -> tuple[SolveResult, int]:
     """Hot sites in turn, dearest first, each freed with its partners
-    (:func:`site_neighbourhood`) for at most :data:`SITE_SECONDS`, each
+    (:func:`site_neighbourhood`) for at most :data:`SITE_SECONDS` (to
+    :data:`SITE_GAP`), each
     from the plan before it; a site that improves is tried again. A pass
     that improved anything starts another; one that did not doubles the
     partners (a variable neighbourhood: small MIPs prove most sites stuck
@@ -142,7 +154,8 @@ def repair(m: Model, cfg: SolverConfig, fixed_solve: FixedSolve, layout: dict, c
         free = site_neighbourhood(m.pairs, hot, open_sites(m), partners, room_m2(m))
         fixing = {**layout, **{v: float(round(v.varValue or 0.0)) for v, f in zip(m.pairs["var"], free)
                                if not f and v.cat == pulp.LpInteger}}
-        r = fixed_solve(m, cfg.model_copy(update={"time_limit_s": min(SITE_SECONDS, left)}), fixing, start)
+        site_cfg = cfg.model_copy(update={"time_limit_s": min(SITE_SECONDS, left), "mip_gap": min(cfg.mip_gap, SITE_GAP)})
+        r = fixed_solve(m, site_cfg, fixing, start)
         rounds += 1
         if r.has_plan and r.objective < best.objective - 1e-6 * max(1.0, abs(best.objective)):
             best, improved = r, True

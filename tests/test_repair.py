@@ -12,8 +12,8 @@ import pulp
 import pytest
 
 from planner.model import build_model
-from planner.repair import hot_sites, repair, room_m2, short_sites, site_neighbourhood
-from planner.solve import solve
+from planner.repair import SITE_GAP, SITE_SECONDS, hot_sites, repair, room_m2, short_sites, site_neighbourhood
+from planner.solve import restore, snapshot, solve
 from planner.staged import solve_fixed, layout_fixing
 from tests.factory import full_site_case
 
@@ -115,6 +115,31 @@ def test_repair_moves_a_village_off_a_full_site_to_the_direct_optimum(tmp_path):
     assert short_sites(m) == set()
     at = {(v, s) for v, s, var in zip(m.pairs["village_id"], m.pairs["site_id"], m.pairs["var"]) if var.varValue > 0.5}
     assert ("V2", "B") in at
+
+
+def test_each_site_mip_closes_its_own_gap_in_its_own_seconds(tmp_path):
+    """A gap is relative to the whole objective: the scenario's 5 % would
+    let a neighbourhood stop far short of its best, so each site's MIP gets
+    :data:`SITE_GAP` and :data:`SITE_SECONDS` (and still the plan's gap when
+    tighter)."""
+    problem = full_site_case(tmp_path)
+    m = build_model(problem)
+    loose = problem.scenario.solver.model_copy(update={"mip_gap": 0.05, "time_limit_s": 600.0})
+    assert solve(m, loose).has_plan
+    layout = layout_fixing(m)
+    wrong = {v: float(s == "A") for v, vid, s in zip(m.pairs["var"], m.pairs["village_id"], m.pairs["site_id"]) if vid == "V2"}
+    bad = solve_fixed(m, loose, {**layout, **wrong})
+    start, seen = snapshot(m), []
+
+    def spy(m_, cfg_, fixing, start):
+        seen.append((cfg_.mip_gap, cfg_.time_limit_s))
+        return solve_fixed(m_, cfg_, fixing, start)
+
+    repair(m, loose, spy, layout, bad, 30.0)
+    restore(start)
+    tight = loose.model_copy(update={"mip_gap": SITE_GAP / 10})
+    repair(m, tight, spy, layout, bad, 30.0)
+    assert seen and seen[0] == (SITE_GAP, SITE_SECONDS) and seen[-1][0] == SITE_GAP / 10
 
 
 def test_repair_without_a_hot_site_changes_nothing(tmp_path):
