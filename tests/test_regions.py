@@ -18,7 +18,7 @@ from planner import regions
 from planner.regions import (FIRST_PASS_GAP, area_keys, band_regions, bisect, cap_budget, regional_budget, regional_problem, region_count,
                              repair_shortfalls, repeat_repairs, site_regions, solve_county, violations)
 from planner.repair import short_sites
-from planner.scenario import Scenario
+from planner.scenario import Scenario, SolverConfig
 from planner.solve import SolveResult, solve
 from planner.staged import guides, investments, layout_fixing, solve_fixed, solve_staged
 from planner.travel import attach_distances
@@ -52,6 +52,10 @@ def test_a_township_heavier_than_half_a_region_is_cut_by_its_sites():
     assert area_keys(sites, light, 1).tolist() == ["甲", "甲", "甲", "乙", "乙", "site:c"]
 
 
+ONE_THREAD = SolverConfig(threads=1)
+"""One thread, as every scenario of these tests has."""
+
+
 def _lp_tables(opened: dict[str, bool], pairs: list[tuple[str, str, float, int, float]]) -> SimpleNamespace:
     """A model stand-in: ``open`` rows (one primary per site, open or not)
     and ``pairs`` (village, site, km, pupils, LP share) of band g1_3."""
@@ -68,18 +72,32 @@ def _lp_tables(opened: dict[str, bool], pairs: list[tuple[str, str, float, int, 
 def test_village_bands_go_where_the_lp_had_room_for_them():
     """A (region 0) and B (region 1) open; the LP sends V1 (100 pupils) 60 %
     to A and V2 (50) wholly to A, V3 (40) to B: region 0 had 110, region 1
-    80. V1, largest, takes region 0; V2 no longer fits there and takes B,
-    where it may go; V3 then fits nowhere and takes the region with most
-    room (1). The old rule, each to its largest share, gave 150 against 40.
-    V4 reaches only the closed site C: it keeps C's region."""
+    80. The least overflow (10) has V1 in region 0 and V2 and V3 in region
+    1 (brute force: every other split overflows by 20 or more). The old
+    rule, each to its largest share, gave 150 against 40. V4 reaches only
+    the closed site C: it keeps C's region."""
     m, layout = _lp_tables({"A": True, "B": True, "C": False},
                            [("V1", "A", 1.0, 100, 0.6), ("V1", "B", 2.0, 100, 0.4),
                             ("V2", "A", 1.0, 50, 1.0), ("V2", "B", 3.0, 50, 0.0),
                             ("V3", "B", 1.0, 40, 1.0), ("V3", "A", 4.0, 40, 0.0),
                             ("V4", "C", 1.0, 10, 1.0)])
     region = pd.Series({"A": 0, "B": 1, "C": 1})
-    got = band_regions(m, layout, {"g1_3": {"primary"}}, region)
+    got = band_regions(m, layout, {"g1_3": {"primary"}}, region, ONE_THREAD)
     assert got.to_dict() == {("V1", "g1_3"): 0, ("V2", "g1_3"): 1, ("V3", "g1_3"): 1, ("V4", "g1_3"): 1}
+
+
+def test_the_split_packs_whole_village_bands_where_largest_first_overflowed():
+    """Region 0 (A) had 111 pupils of the LP, region 1 (B) 49. Largest
+    first, each to its largest share with room, put V1 (60) and then V2 (50,
+    tied, A nearer) in region 0 and left V3 (50, reaching only A) 49 over.
+    Brute force over the four splits of V1 and V2: V2 in region 1 overflows
+    by 1 pupil, every other by 11 or more."""
+    m, layout = _lp_tables({"A": True, "B": True},
+                           [("V1", "A", 1.0, 60, 0.6), ("V1", "B", 2.0, 60, 0.4),
+                            ("V2", "A", 1.0, 50, 0.5), ("V2", "B", 2.0, 50, 0.5),
+                            ("V3", "A", 1.0, 50, 1.0)])
+    got = band_regions(m, layout, {"g1_3": {"primary"}}, pd.Series({"A": 0, "B": 1}), ONE_THREAD)
+    assert got.to_dict() == {("V1", "g1_3"): 0, ("V2", "g1_3"): 1, ("V3", "g1_3"): 0}
 
 
 def test_region_count_follows_the_pairs_per_region():
