@@ -104,6 +104,28 @@ def silence_banner() -> None:
         os.close(saved)
 
 
+_scheduler: list[int] = []
+"""Threads of this process's HiGHS scheduler, once a solve has started it."""
+
+
+def use_threads(threads: int | None) -> None:
+    """Size HiGHS's thread scheduler for a solve of ``threads`` threads.
+    HiGHS keeps one scheduler per process, sized by the first solve; a
+    later solve asking for another count fails before it starts, and
+    through PuLP that failure reads as "infeasible" (seen in a test run
+    where a two-thread solve came before one-thread ones). A changed count
+    resets the scheduler first."""
+    import highspy
+
+    if threads is None:
+        return
+    if _scheduler and _scheduler[0] != threads:
+        highspy.Highs.resetThreadScheduler(True)  # blocking: the old workers stop first
+        _scheduler.clear()
+    if not _scheduler:
+        _scheduler.append(threads)
+
+
 class BulkHiGHS(pulp.HiGHS):
     """PuLP's HiGHS solver, loading the model in bulk and taking a warm start
     (a mapping of PuLP variables to values; variables left out are free)."""
@@ -115,6 +137,7 @@ class BulkHiGHS(pulp.HiGHS):
             silence_banner()
 
     def buildSolverModel(self, lp):
+        use_threads(self.threads)
         arrays = model_arrays(lp)
         pass_model(lp.solverModel, arrays, mip=self.mip)
         if self.warm_start:

@@ -80,3 +80,16 @@ def test_a_quiet_solve_keeps_the_highs_banner_off_stdout(msg, banner):
                          cwd=Path(__file__).resolve().parents[1]).stdout
     assert "x = 3.0" in out
     assert ("Running HiGHS" in out) is banner
+
+
+def test_a_solve_with_another_thread_count_than_the_first_still_solves():
+    """HiGHS sizes one thread scheduler per process by its first solve; a
+    later one-thread solve after a two-thread one failed and read as
+    infeasible. A fresh process, as the scheduler is per process."""
+    code = ("import pulp; from planner.highs_bulk import BulkHiGHS\n"
+            "for n in (2, 1, 2):\n"
+            "    p = pulp.LpProblem('t'); x = p.add_variable('x', 0, 3, cat='Integer'); p += -x\n"
+            "    print(pulp.LpStatus[p.solve(BulkHiGHS(msg=False, threads=n))], x.varValue)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout
+    assert out.split("\n")[:3] == ["Optimal 3.0"] * 3
