@@ -15,8 +15,9 @@ import pytest
 from planner.load import load_problem
 from planner.model import build_model
 from planner import regions
-from planner.regions import (FIRST_PASS_GAP, area_keys, band_regions, bisect, cap_budget, regional_budget, regional_problem, region_count,
-                             repair_shortfalls, repeat_repairs, site_regions, solve_county, violations)
+from planner.regions import (FIRST_PASS_GAP, SECOND_PASS_MIN_S, area_keys, band_regions, bisect, cap_budget,
+                             regional_budget, regional_problem, region_count, repair_shortfalls, repeat_repairs,
+                             second_pass, site_regions, solve_county, violations)
 from planner.repair import short_sites
 from planner.scenario import Scenario, SolverConfig
 from planner.solve import SolveResult, solve
@@ -173,6 +174,22 @@ def test_a_region_s_first_solve_stops_at_the_first_pass_gap_and_the_second_pass_
     assert len(gaps) == region_count(len(problem.pairs), problem.scenario.solver) >= 2
     assert gaps == [FIRST_PASS_GAP] * len(gaps) and FIRST_PASS_GAP > problem.scenario.solver.mip_gap
     assert r.mip_gap == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("left_s, calls", [(SECOND_PASS_MIN_S - 1.0, 0), (SECOND_PASS_MIN_S + 1.0, 1)])
+def test_the_second_pass_skips_a_region_with_less_than_its_minimum_time(monkeypatch, left_s, calls):
+    """A region above the target gap gets the second pass only with at
+    least SECOND_PASS_MIN_S for it (less ran seconds past the run's limit)."""
+    seen: list[float] = []
+    monkeypatch.setattr(regions, "cap_budget", lambda sm, scen, used: None)
+    monkeypatch.setattr(regions, "site_spending", lambda sm: None)
+    monkeypatch.setattr(regions, "_sums", lambda spend, scen: {})
+    monkeypatch.setattr(regions, "repeat_repairs", lambda m, cfg, s, best: (seen.append(s), best)[1])
+    monkeypatch.setattr(regions, "polish", lambda m, cfg, s, best: best)
+    scen = Scenario.model_validate({"name": "x", "data": {"gpkg": "x.gpkg"}, "solver": {"mip_gap": 0.005}})
+    solved = [(None, SolveResult("time_limit", 101.0, 100.0, 0.0099, "highs", 1.0))]
+    second_pass(solved, [{}], scen, lambda: left_s)
+    assert seen == [left_s] * calls
 
 
 @pytest.mark.parametrize("minimum_s, calls", [(0.0, 1), (1e9, 0)])
