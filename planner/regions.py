@@ -102,6 +102,7 @@ SPLIT_SECONDS = 5.0
 takes 1.3 s to build; the regions' LPs added up to 2,260,695 after 5 s
 and to 2,259,520 after 20 s."""
 SPLIT_GAP = 1e-4
+"""Relative gap at which :func:`split_mip` stops."""
 ROW_TOL = 1e-5
 log = logging.getLogger(__name__)
 """Each stage's seconds and objective at INFO (``planner run --verbose``)."""
@@ -211,16 +212,17 @@ def split_mip(options: pd.DataFrame, room: pd.Series, cfg: SolverConfig) -> pd.S
     sent to each region and band (``room``), at :data:`SPLIT_OVER` each,
     plus the pupils placed where the LP did not send them, plus
     :data:`SPLIT_KM` per pupil-km to the nearest site (between regions the
-    LP did not use, the nearer). A village-band with one option takes it. Starts from each
-    village-band in the region with its largest share; stops within
-    :data:`SPLIT_SECONDS`. The greedy it replaces (largest first, each to
-    its largest share that still had room) gave the town's region at 10x
-    112 pupils more than the LP sent there; the regions' LPs then added up
-    to 2,295,538 against the county's 2,251,176, and after this MIP to
-    2,260,695 (the town's region 282,889 -> 247,298)."""
+    LP did not use, the nearer). A village-band with one option takes it.
+    Starts from each village-band in the region with its largest share;
+    stops within :data:`SPLIT_SECONDS`. The greedy it replaces (largest
+    first, each to its largest share that still had room) gave the town's
+    region at 10x 112 pupils more than the LP sent there; the regions' LPs
+    then added up to 2,295,538 against the county's 2,251,176, and after
+    this MIP to 2,260,695 (the town's region 282,889 -> 247,298)."""
     count = options.groupby(["village_id", "band"], sort=False)["region"].transform("size").to_numpy()
     one, free = options[count == 1], options[count > 1].reset_index(drop=True)
     left = room.sub(one.groupby(["region", "band"])["pupils"].sum(), fill_value=0.0)
+    pupils = free["pupils"].to_numpy(float)
     lp = pulp.LpProblem("band_regions")
     y = [lp.add_variable(f"y{i}", 0, 1, cat=pulp.LpInteger) for i in range(len(free))]
     for idx in free.groupby(["village_id", "band"], sort=True).indices.values():
@@ -228,20 +230,20 @@ def split_mip(options: pd.DataFrame, room: pd.Series, cfg: SolverConfig) -> pd.S
     over = []
     for (r, b), idx in free.groupby(["region", "band"], sort=True).indices.items():
         over.append(lp.add_variable(f"over_{r}_{b}", 0))
-        terms = [(y[i], float(free.at[i, "pupils"])) for i in idx]
-        lp += pulp.LpAffineExpression([*terms, (over[-1], -1.0)]) <= float(left.get((r, b), 0.0))
-    moved = ((1.0 - free["share"].clip(0.0, 1.0)) + SPLIT_KM * free["km"]) * free["pupils"]
-    lp += pulp.LpAffineExpression([(o, SPLIT_OVER) for o in over] + list(zip(y, moved)))
-    largest = free.sort_values(["village_id", "band", "share", "region"], ascending=[True, True, False, True],
-                               kind="stable").drop_duplicates(["village_id", "band"]).index
-    first = set(largest)
-    start = {v: float(i in first) for i, v in enumerate(y)}
+        terms = [*((y[i], pupils[i]) for i in idx), (over[-1], -1.0)]
+        lp += pulp.LpAffineExpression(terms) <= float(left.get((r, b), 0.0))
+    cost = ((1.0 - free["share"].clip(0.0, 1.0)) + SPLIT_KM * free["km"]) * pupils
+    lp += pulp.LpAffineExpression([(o, SPLIT_OVER) for o in over] + list(zip(y, cost)))
+    largest = set(free.sort_values(["village_id", "band", "share", "region"], ascending=[True, True, False, True],
+                                   kind="stable").drop_duplicates(["village_id", "band"]).index)
+    start = {v: float(i in largest) for i, v in enumerate(y)}
     if y:
         lp.solve(BulkHiGHS(msg=False, timeLimit=SPLIT_SECONDS, gapRel=SPLIT_GAP, threads=cfg.threads,
                            random_seed=cfg.seed, warm_start=start))
     chosen = free[[(v.varValue if v.varValue is not None else start[v]) > 0.5 for v in y]]
     both = pd.concat([one, chosen])
-    return pd.Series(both["region"].astype(int).to_numpy(), index=pd.MultiIndex.from_frame(both[["village_id", "band"]]))
+    return pd.Series(both["region"].astype(int).to_numpy(),
+                     index=pd.MultiIndex.from_frame(both[["village_id", "band"]]))
 
 
 # ------------------------------------------------------------------- budget
@@ -544,4 +546,3 @@ def polish(m: Model, cfg: SolverConfig, seconds: float, best: SolveResult) -> So
         return replace(r, status="interrupted" if r.status == "interrupted" else best.status)
     restore(start)
     return replace(best, best_bound=r.bound, status="interrupted" if r.status == "interrupted" else best.status)
-

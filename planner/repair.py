@@ -154,8 +154,8 @@ def repair(m: Model, cfg: SolverConfig, fixed_solve: FixedSolve, layout: dict, c
         free = site_neighbourhood(m.pairs, hot, open_sites(m), partners, room_m2(m))
         fixing = {**layout, **{v: float(round(v.varValue or 0.0)) for v, f in zip(m.pairs["var"], free)
                                if not f and v.cat == pulp.LpInteger}}
-        site_cfg = cfg.model_copy(update={"time_limit_s": min(SITE_SECONDS, left), "mip_gap": min(cfg.mip_gap, SITE_GAP)})
-        r = fixed_solve(m, site_cfg, fixing, start)
+        site = {"time_limit_s": min(SITE_SECONDS, left), "mip_gap": min(cfg.mip_gap, SITE_GAP)}
+        r = fixed_solve(m, cfg.model_copy(update=site), fixing, start)
         rounds += 1
         if r.has_plan and r.objective < best.objective - 1e-6 * max(1.0, abs(best.objective)):
             best, improved = r, True

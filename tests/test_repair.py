@@ -127,7 +127,8 @@ def test_each_site_mip_closes_its_own_gap_in_its_own_seconds(tmp_path):
     loose = problem.scenario.solver.model_copy(update={"mip_gap": 0.05, "time_limit_s": 600.0})
     assert solve(m, loose).has_plan
     layout = layout_fixing(m)
-    wrong = {v: float(s == "A") for v, vid, s in zip(m.pairs["var"], m.pairs["village_id"], m.pairs["site_id"]) if vid == "V2"}
+    wrong = {v: float(s == "A") for v, vid, s in zip(m.pairs["var"], m.pairs["village_id"], m.pairs["site_id"])
+             if vid == "V2"}
     bad = solve_fixed(m, loose, {**layout, **wrong})
     start, seen = snapshot(m), []
 
