@@ -49,6 +49,8 @@ class Model:
     """Boarders of each site, defined once by ``boarding[s]``."""
     standards: dict[tuple[str, str], pulp.LpVariable] = field(default_factory=dict)
     """Investment and shortfall variables of :mod:`planner.model_standards`, keyed (site, name)."""
+    moved: dict[tuple[str, str], pulp.LpVariable] = field(default_factory=dict)
+    """Pupils of each (site, band) who must change school, when the objective prices them."""
     allow_shortfalls: bool = True
     """Standards may fall short at a price (``indicators.allow_shortfalls``)."""
 
@@ -321,7 +323,7 @@ def _moved_pupils(m: Model, problem: Problem) -> pulp.LpAffineExpression:
         now = problem.schools[f"pupils_{b}"]
         after = _pupil_expr(m, m.pairs["band"] == b)
         for s, n in now[now > 0].items():
-            mv = m.lp.add_variable(f"moved[{s},{b}]", 0)
+            mv = m.moved[(s, b)] = m.lp.add_variable(f"moved[{s},{b}]", 0)
             m.add("moved", (s, b), mv >= float(n) - after.get(s, pulp.LpAffineExpression()))
             terms.append(mv)
     return pulp.lpSum(terms)

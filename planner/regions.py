@@ -58,7 +58,7 @@ from planner.scenario import BudgetConfig, Scenario, SolverConfig
 from planner.solve import SolveResult, _gap, restore, snapshot, solve
 from planner.repair import repair, short_sites
 from planner.staged import (FIX_SHARE, MIN_POLISH_S, guides, integers, investments, layout_fixing, relaxing,
-                            result, round_layout, solve_fixed, solve_staged, whole_investments)
+                            result, round_layout, solve_staged, whole_investments)
 
 LP_SHARE = 0.5
 """The county's LP may take up to this share of the limit (10x: 163 s of 600)."""
@@ -499,7 +499,7 @@ def repair_shortfalls(m: Model, cfg: SolverConfig, seconds: float, best: SolveRe
     t0 = time.perf_counter()
     joined = snapshot(m)
     with relaxing(investments(m)):
-        r, rounds = repair(m, cfg.model_copy(update={"time_limit_s": seconds}), solve_fixed, layout_fixing(m), best,
+        r, rounds = repair(m, cfg.model_copy(update={"time_limit_s": seconds}), None, layout_fixing(m), best,
                            seconds * FIX_SHARE)
     if rounds:
         r = whole_investments(m, cfg, lambda: seconds - (time.perf_counter() - t0), r)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -143,6 +145,19 @@ def restore(values: dict[pulp.LpVariable, float | None]) -> None:
     """Put a :func:`snapshot` back on the variables."""
     for v, x in values.items():
         v.varValue = x
+
+
+@contextmanager
+def fixed_at(fixing: dict[pulp.LpVariable, float]) -> Iterator[None]:
+    """Variables held at the given values for the duration (bounds restored after)."""
+    saved = [(v, v.lowBound, v.upBound) for v in fixing]
+    for v, x in fixing.items():
+        v.lowBound = v.upBound = x
+    try:
+        yield
+    finally:
+        for v, lo, hi in saved:
+            v.lowBound, v.upBound = lo, hi
 
 
 def _stale(m: Model, reported: float) -> bool:

@@ -43,7 +43,7 @@ from planner.model import Model, apply_relaxation
 from planner.problem import Problem
 from planner.repair import repair
 from planner.scenario import SolverConfig
-from planner.solve import SolveResult, _gap, restore, snapshot, solve
+from planner.solve import SolveResult, _gap, fixed_at, restore, snapshot, solve
 from planner.travel import SERVES, serving_types
 
 RELAX_SHARE = 0.5
@@ -103,19 +103,6 @@ def whole_catchment_fixing(m: Model) -> Fixing:
 
 
 @contextmanager
-def _fixed_at(fixing: Fixing) -> Iterator[None]:
-    """Variables held at the given values for the duration (bounds restored after)."""
-    saved = [(v, v.lowBound, v.upBound) for v in fixing]
-    for v, x in fixing.items():
-        v.lowBound = v.upBound = x
-    try:
-        yield
-    finally:
-        for v, lo, hi in saved:
-            v.lowBound, v.upBound = lo, hi
-
-
-@contextmanager
 def relaxing(vars_: list[pulp.LpVariable]) -> Iterator[None]:
     """The given integer variables continuous for the duration."""
     for v in vars_:
@@ -151,7 +138,7 @@ def assignment_fixing(m: Model) -> Fixing:
 
 def solve_fixed(m: Model, cfg: SolverConfig, fixing: Fixing, start: dict | None = None) -> SolveResult:
     """:func:`planner.solve.solve` with the variables of ``fixing`` held at its values."""
-    with _fixed_at(fixing):
+    with fixed_at(fixing):
         return solve(m, cfg, warm_start=start)
 
 
@@ -372,7 +359,7 @@ def _fixed(m: Model, cfg: SolverConfig, left, relaxed_objective: float) -> Solve
     if done(r):
         return r
     if r.has_plan:
-        r = repair(m, cfg, solve_fixed, layout, r, left() * REPAIR_SHARE)[0]
+        r = repair(m, cfg, None, layout, r, left() * REPAIR_SHARE)[0]
         if done(r):
             return r
     first = (r, snapshot(m)) if r.has_plan else None

@@ -117,3 +117,40 @@ def full_site_case(tmp_path: Path):  # -> Problem (with distances)
     from planner.travel import attach_distances
 
     return attach_distances(load_problem(make_case(tmp_path, vs, [a, b], scenario=scen)))
+
+
+def two_full_sites_case(tmp_path: Path, threads: int = 2):  # -> Problem (with distances)
+    """:func:`full_site_case` twice, 50 km apart (A1, B1 and A2, B2): two
+    hot sites whose repairs share no site. Solved with ``threads``."""
+    schools, vs = [], []
+    for k, x0 in ((1, 0.0), (2, 50.0)):
+        schools += [school(f"A{k}", x0, 0, "primary", classes_primary=2, teaching_area_m2=600, sports_area_m2=300,
+                           site_area_m2=500, **FULL_SITE_STAFF),
+                    school(f"B{k}", x0 + 3, 0, "primary", classes_primary=2, teaching_area_m2=600, sports_area_m2=900,
+                           **FULL_SITE_STAFF)]
+        vs += [village(f"V{k}0", x0 + 0.2, 0, 25), village(f"V{k}1", x0 + 0.4, 0.1, 15),
+               village(f"V{k}2", x0 + 1.4, 0, 20), village(f"V{k}3", x0 + 3.1, 0, 20)]
+    scen = {"caps": OFF["caps"], "solver": {"threads": threads, "mip_gap": 0.0, "time_limit_s": 60},
+            "policy": {"moves": {"primary": ["primary"]}}}
+    from planner.load import load_problem
+    from planner.travel import attach_distances
+
+    return attach_distances(load_problem(make_case(tmp_path, vs, schools, scenario=scen, name="two_full")))
+
+
+def two_sites_model():  # -> (Model, x, y)
+    """A bare model: x at site A and y at site B each worth 1 a unit, both
+    within one shared row ``shared[]``: x + y <= 10; now x = 2, y = 3."""
+    import pandas as pd
+    import pulp
+
+    from planner.model import Model
+
+    lp = pulp.LpProblem("two", pulp.LpMinimize)
+    x, y = lp.add_variable("x", 0, 10), lp.add_variable("y", 0, 10)
+    lp.setObjective(-x - y)
+    pairs = pd.DataFrame({"village_id": ["V", "W"], "band": ["g1_3", "g1_3"], "site_id": ["A", "B"], "var": [x, y]})
+    m = Model(lp, open=pd.DataFrame({"site_id": [], "type": [], "var": []}), pairs=pairs)
+    m.add("shared", (), x + y <= 10)
+    x.varValue, y.varValue = 2.0, 3.0
+    return m, x, y

@@ -7,15 +7,20 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pulp
 import pytest
 
+from planner.batch import solve_batch
 from planner.model import build_model
-from planner.repair import SITE_GAP, SITE_SECONDS, hot_sites, repair, room_m2, short_sites, site_neighbourhood
+from planner.regions import violations
+from planner.repair import (SITE_GAP, SITE_SECONDS, hot_sites, keep, narrowed, owners, repair, room_m2, shared_rows,
+                            short_sites, site_job, site_neighbourhood)
+from planner.scenario import SolverConfig
 from planner.solve import restore, snapshot, solve
 from planner.staged import solve_fixed, layout_fixing
-from tests.factory import full_site_case
+from tests.factory import full_site_case, two_full_sites_case, two_sites_model
 
 
 def _pairs(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
@@ -98,9 +103,12 @@ def test_hot_sites_come_dearest_first():
     objective = pulp.LpAffineExpression([(v, price[k.removeprefix("short_")]) for (_, k), v in short.items()])
     m = SimpleNamespace(standards=short, lp=SimpleNamespace(objective=objective))
     assert hot_sites(m) == ["B", "A"]  # B: 3 x 2000 + 10 x 50 = 6500 (13 units), A: 100 x 50 = 5000 (100 units)
-def test_repair_moves_a_village_off_a_full_site_to_the_direct_optimum(tmp_path):
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_repair_moves_a_village_off_a_full_site_to_the_direct_optimum(tmp_path, solver):
+    """Under HiGHS the site MIPs go through :func:`planner.batch.solve_batch`,
+    under CBC one at a time through :func:`planner.repair.serial_batch`."""
     problem = full_site_case(tmp_path)
-    cfg = problem.scenario.solver
+    cfg = problem.scenario.solver.model_copy(update={"name": solver})
     direct = solve(build_model(problem), cfg)
     m = build_model(problem)
     assert solve(m, cfg).status == "optimal"
@@ -109,7 +117,7 @@ def test_repair_moves_a_village_off_a_full_site_to_the_direct_optimum(tmp_path):
     bad = solve_fixed(m, cfg, {**layout, **wrong})
     assert bad.objective > direct.objective + 1.0 and short_sites(m) == {"A"}  # the plan the repair starts from
 
-    res, rounds = repair(m, cfg, solve_fixed, layout, bad, 30.0)
+    res, rounds = repair(m, cfg, None, layout, bad, 30.0)
     assert rounds >= 1 and res.objective == pytest.approx(direct.objective, rel=1e-9)
     assert pulp.value(m.lp.objective) == pytest.approx(direct.objective, rel=1e-9)  # the model holds the repaired plan
     assert short_sites(m) == set()
@@ -132,9 +140,9 @@ def test_each_site_mip_closes_its_own_gap_in_its_own_seconds(tmp_path):
     bad = solve_fixed(m, loose, {**layout, **wrong})
     start, seen = snapshot(m), []
 
-    def spy(m_, cfg_, fixing, start):
+    def spy(m_, cfg_, jobs):
         seen.append((cfg_.mip_gap, cfg_.time_limit_s))
-        return solve_fixed(m_, cfg_, fixing, start)
+        return solve_batch(m_, cfg_, jobs)
 
     repair(m, loose, spy, layout, bad, 30.0)
     restore(start)
@@ -149,6 +157,60 @@ def test_repair_without_a_hot_site_changes_nothing(tmp_path):
     m = build_model(problem)
     best = solve(m, cfg)
     before = {v: v.varValue for v in m.lp.variables()}
-    res, rounds = repair(m, cfg, solve_fixed, layout_fixing(m), best, 30.0)
+    res, rounds = repair(m, cfg, None, layout_fixing(m), best, 30.0)
     assert rounds == 0 and res is best
     assert {v: v.varValue for v in m.lp.variables()} == before
+
+
+def test_shared_rows_get_a_share_of_their_slack_each():
+    """x + y <= 10 at x = 2, y = 3 (slack 5), x - y >= -4 (slack 3): half
+    each; the rows' bounds are on the terms, without the constant."""
+    lp = pulp.LpProblem("share")
+    x, y = lp.add_variable("x", 0, 10), lp.add_variable("y", 0, 10)
+    x.varValue, y.varValue = 2.0, 3.0
+    le, ge = x + y <= 10, x - y + 4 >= 0
+    out = narrowed([le, ge], 0.5)
+    assert out[le] == (-np.inf, pytest.approx(7.5))
+    assert out[ge] == (pytest.approx(-2.5), np.inf)
+
+
+def test_jobs_on_disjoint_sites_kept_together_stay_within_a_shared_row():
+    """Site A's x and site B's y each want all of x + y <= 10; solved at
+    once, each within half the slack, both gains are kept and the row holds.
+    Without the share each job alone would take the whole slack."""
+    m, x, y = two_sites_model()
+    owner = owners(m)
+    assert owner == {x: "A", y: "B"} and shared_rows(m, owner) == [m.rows["shared[]"]]
+    rows, start = narrowed(shared_rows(m, owner), 0.5), snapshot(m)
+    jobs = [site_job(m, {}, owner, {s}, np.array([s == "A", s == "B"]), rows, start) for s in ("A", "B")]
+    assert jobs[0].fixing == {y: 3.0} and jobs[1].fixing == {x: 2.0}
+    for job, out in zip(jobs, solve_batch(m, SolverConfig(threads=2, time_limit_s=10), jobs)):
+        keep(m, job, out)
+    assert (x.varValue, y.varValue) == (pytest.approx(4.5), pytest.approx(5.5))
+
+
+def test_two_hot_sites_far_apart_are_repaired_in_one_batch(tmp_path):
+    """Two towns 50 km apart, each with V2 at its full site A: on two
+    threads the first batch frees both towns at once (no site shared) and
+    the repair reaches the direct optimum with those two MIPs and no more
+    (none is left hot); no row of the model is broken."""
+    problem = two_full_sites_case(tmp_path, threads=2)
+    cfg = problem.scenario.solver
+    direct = solve(build_model(problem), cfg)
+    m = build_model(problem)
+    assert solve(m, cfg).status == "optimal"
+    layout = layout_fixing(m)
+    wrong = {v: float(s.startswith("A")) for v, vid, s in zip(m.pairs["var"], m.pairs["village_id"], m.pairs["site_id"])
+             if vid.endswith("2")}
+    bad = solve_fixed(m, cfg, {**layout, **wrong})
+    assert short_sites(m) == {"A1", "A2"}
+    batches = []
+
+    def spy(m_, cfg_, jobs):
+        batches.append([{v for v in m_.pairs["var"] if v not in j.fixing} for j in jobs])
+        return solve_batch(m_, cfg_, jobs)
+
+    res, rounds = repair(m, cfg, spy, layout, bad, 30.0)
+    assert len(batches[0]) == 2 and not batches[0][0] & batches[0][1]
+    assert rounds == 2 and res.objective == pytest.approx(direct.objective, rel=1e-9)
+    assert short_sites(m) == set() and violations(m) == []

@@ -10,7 +10,8 @@ import planner.solve as solve_mod
 from planner.load import load_problem
 from planner.model import build_model
 from planner.solve import solve
-from planner.staged import _fixed_at, layout_fixing
+from planner.solve import fixed_at
+from planner.staged import layout_fixing
 from planner.travel import attach_distances
 from planner.warmstart import HEURISTICS_OFF
 from tests.factory import OFF, deep_merge, full_site_case, make_case, school, village
@@ -26,11 +27,11 @@ def test_a_warm_start_improved_in_presolve_comes_back_with_the_improved_values(t
     m = build_model(problem)
     solve(m, cfg)
     layout = layout_fixing(m)
-    with _fixed_at({**layout, **{v: float(s == "A") for v, vid, s in
+    with fixed_at({**layout, **{v: float(s == "A") for v, vid, s in
                                  zip(m.pairs["var"], m.pairs["village_id"], m.pairs["site_id"]) if vid == "V2"}}):
         bad = solve(m, cfg)
     start = {v: v.varValue for v in m.lp.variables()}
-    with _fixed_at(layout):
+    with fixed_at(layout):
         res = solve(m, cfg, warm_start=start)
     assert bad.objective > direct.objective + 1.0
     assert res.objective == pytest.approx(direct.objective, rel=1e-9)
