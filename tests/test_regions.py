@@ -192,6 +192,24 @@ def test_the_second_pass_skips_a_region_with_less_than_its_minimum_time(monkeypa
     assert seen == [left_s] * calls
 
 
+def test_a_second_pass_share_below_the_minimum_is_raised_to_it(monkeypatch):
+    """Regions 12 and 8 above their bounds share 20 s: the first's 12 s
+    share is raised to SECOND_PASS_MIN_S, and the 5 s then left is too
+    little for the second (before, the first was skipped and the second,
+    the smaller, got all 20 s)."""
+    seen: list[tuple[str, float]] = []
+    monkeypatch.setattr(regions, "cap_budget", lambda sm, scen, used: None)
+    monkeypatch.setattr(regions, "site_spending", lambda sm: None)
+    monkeypatch.setattr(regions, "_sums", lambda spend, scen: {})
+    monkeypatch.setattr(regions, "repeat_repairs", lambda m, cfg, s, best: (seen.append((m, s)), best)[1])
+    monkeypatch.setattr(regions, "polish", lambda m, cfg, s, best: best)
+    scen = Scenario.model_validate({"name": "x", "data": {"gpkg": "x.gpkg"}, "solver": {"mip_gap": 0.005}})
+    solved = [(name, SolveResult("time_limit", 1000.0 + excess, 1000.0, 0.01, "highs", 1.0))
+              for name, excess in (("B", 8.0), ("A", 12.0))]
+    second_pass(solved, [{}, {}], scen, lambda: 20.0 - sum(s for _, s in seen))
+    assert seen == [("A", SECOND_PASS_MIN_S)]
+
+
 @pytest.mark.parametrize("minimum_s, calls", [(0.0, 1), (1e9, 0)])
 def test_the_county_level_repair_runs_only_with_its_minimum_time_left(tmp_path, monkeypatch, minimum_s, calls):
     """The county-level repair (the county's whole model passed to HiGHS)
