@@ -455,7 +455,7 @@ def second_pass(solved: list[tuple[Model, SolveResult]], spends: list[dict[str, 
     (:func:`cap_budget`). A hard region (a county town's full sites) thus
     gets the time the easy ones did not need. A share below
     :data:`SECOND_PASS_MIN_S` is raised to it while that much is left: at
-    10x a region 8,600 above its bound (5 %) got 9 s and was skipped, and
+    10x a region 8,600 above its bound (5 %) got about 5 s and was skipped, and
     the last one, 400 above, got the 15.6 s it passed on. ``solved`` and
     ``spends`` (each region's spending by budget row) are updated in place."""
     cfg = scen.solver
