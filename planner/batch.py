@@ -49,8 +49,9 @@ class Outcome:
     values: np.ndarray | None
 
 
-def _highs(arrays: dict, job: Job, index: dict, cfg: SolverConfig):
-    """A ``highspy.Highs`` holding the job's version of the arrays."""
+def _highs(arrays: dict, job: Job, cfg: SolverConfig):
+    """A ``highspy.Highs`` holding the job's version of the arrays (columns
+    by ``var.index``, as :func:`planner.highs_bulk.model_arrays` sets it)."""
     import highspy
 
     h = highspy.Highs()
@@ -60,12 +61,12 @@ def _highs(arrays: dict, job: Job, index: dict, cfg: SolverConfig):
     a = dict(arrays, lower=arrays["lower"].copy(), upper=arrays["upper"].copy(),
              row_lower=arrays["row_lower"].copy(), row_upper=arrays["row_upper"].copy())
     for v, x in job.fixing.items():
-        a["lower"][index[v]] = a["upper"][index[v]] = x
+        a["lower"][v.index] = a["upper"][v.index] = x
     for c, (lo, hi) in job.rows.items():
         a["row_lower"][c.index], a["row_upper"][c.index] = lo, hi
     pass_model(h, a)
     if job.start:
-        cols = np.array([index[v] for v in job.start], np.int32)
+        cols = np.array([v.index for v in job.start], np.int32)
         vals = np.array([float(x or 0.0) for x in job.start.values()])
         order = np.argsort(cols)
         h.setSolution(len(cols), cols[order], vals[order])
@@ -102,15 +103,14 @@ def solve_batch(m: Model, cfg: SolverConfig, jobs: list[Job]) -> list[Outcome]:
         silence_banner()
     use_threads(cfg.threads)
     arrays = model_arrays(m.lp)
-    index = {v: v.index for v in m.lp.variables()}
-    hs = [_highs(arrays, j, index, cfg) for j in jobs]
+    hs = [_highs(arrays, j, cfg) for j in jobs]
     stopped = _run_all(hs, cfg.time_limit_s)
     outcomes = [_outcome(h, arrays, stopped) for h in hs]
     stale = [i for i, (h, o) in enumerate(zip(hs, outcomes)) if jobs[i].start and _stale(h, o)]
     rest = cfg.time_limit_s - (time.monotonic() - t0)
     if stale and not stopped and rest >= 1.0:
         again = cfg.model_copy(update={"time_limit_s": rest})
-        hs = [_highs(arrays, Job(jobs[i].fixing, jobs[i].rows), index, again) for i in stale]
+        hs = [_highs(arrays, Job(jobs[i].fixing, jobs[i].rows), again) for i in stale]
         stopped = _run_all(hs, rest)
         for i, h in zip(stale, hs):
             o = _outcome(h, arrays, stopped)

@@ -459,11 +459,12 @@ def second_pass(solved: list[tuple[Model, SolveResult]], spends: list[dict[str, 
     the last one, 400 above, got the 15.6 s it passed on. ``solved`` and
     ``spends`` (each region's spending by budget row) are updated in place."""
     cfg = scen.solver
-    excess = {i: r.objective - (r.bound or 0.0) for i, (_, r) in enumerate(solved)
-              if (r.mip_gap is None or r.mip_gap > cfg.mip_gap) and r.objective - (r.bound or 0.0) > ROW_TOL}
+    above = {i: r.objective - (r.bound or 0.0) for i, (_, r) in enumerate(solved)
+             if r.mip_gap is None or r.mip_gap > cfg.mip_gap}
+    excess = {i: e for i, e in above.items() if e > ROW_TOL}
     total = sum(excess.values())
     for i in sorted(excess, key=lambda i: (-excess[i], i)):
-        seconds = max(left() * excess[i] / total if total > 0 else 0.0, min(SECOND_PASS_MIN_S, left()))
+        seconds = max(left() * excess[i] / total, min(SECOND_PASS_MIN_S, left()))
         total -= excess[i]
         if seconds < SECOND_PASS_MIN_S:
             continue

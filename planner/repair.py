@@ -120,16 +120,24 @@ def room_m2(m: Model) -> dict[str, float]:
     return out
 
 
+def placement(pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pair: its village-band's number, its site, and whether the
+    village-band is now at that site."""
+    key = pairs.groupby(["village_id", "band"], sort=False).ngroup().to_numpy()
+    at = pairs["var"].map(lambda v: (v.varValue or 0.0) > 0.5).to_numpy(bool)
+    return key, pairs["site_id"].to_numpy(), at
+
+
 def neighbourhood_sites(pairs: pd.DataFrame, hot: str, open_: set[str], partners: int = PARTNERS,
-                        room: dict[str, float] | None = None, outlets: int = OUTLETS) -> list[str]:
+                        room: dict[str, float] | None = None, outlets: int = OUTLETS,
+                        placed: tuple | None = None) -> list[str]:
     """The sites freed around one hot site: ``hot``, its ``partners``
     partners (the open sites that the most village-bands now at ``hot`` can
     reach; ties by site id) and its ``outlets`` outlets (the open sites with
     the most ``room``, :func:`room_m2`, that village-bands at ``hot`` or a
-    partner can reach)."""
-    key = pairs.groupby(["village_id", "band"], sort=False).ngroup().to_numpy()
-    site = pairs["site_id"].to_numpy()
-    at = pairs["var"].map(lambda v: (v.varValue or 0.0) > 0.5).to_numpy(bool)
+    partner can reach). ``placed``: the pairs' :func:`placement`, when
+    already known."""
+    key, site, at = placed or placement(pairs)
     mine = np.isin(key, key[at & (site == hot)])
     reach = pd.Series(site[mine & np.isin(site, list(open_)) & (site != hot)]).value_counts()
     ranked = [hot, *sorted(reach.index, key=lambda s: (-reach[s], s))[:partners]]
@@ -138,12 +146,10 @@ def neighbourhood_sites(pairs: pd.DataFrame, hot: str, open_: set[str], partners
     return ranked + sorted(set(site[near]) & set(roomy), key=lambda s: (-roomy[s], s))[:outlets]
 
 
-def free_pairs(pairs: pd.DataFrame, sites: list[str] | set[str]) -> np.ndarray:
+def free_pairs(pairs: pd.DataFrame, sites: list[str] | set[str], placed: tuple | None = None) -> np.ndarray:
     """Pairs free among ``sites``, as a mask over ``pairs``: every
     village-band now at one of them may move among them."""
-    key = pairs.groupby(["village_id", "band"], sort=False).ngroup().to_numpy()
-    site = pairs["site_id"].to_numpy()
-    at = pairs["var"].map(lambda v: (v.varValue or 0.0) > 0.5).to_numpy(bool)
+    key, site, at = placed or placement(pairs)
     nb = np.isin(site, list(sites))
     return np.isin(key, key[at & nb]) & nb
 
@@ -197,10 +203,10 @@ def site_job(m: Model, layout: dict, owner: dict[pulp.LpVariable, str], sites: s
              rows: dict, start: dict) -> Job:
     """The MIP of one neighbourhood: the layout, every pair not ``free``
     and every variable of a site outside ``sites`` (or of none) held at
-    the current plan."""
+    the current plan (``start``, every variable's value)."""
     fixing = dict(layout)
     fixing.update((v, _held(v)) for v, f in zip(m.pairs["var"], free) if not f)
-    fixing.update((v, _held(v)) for v in m.lp.variables() if v not in fixing and owner.get(v) not in sites)
+    fixing.update((v, _held(v)) for v in start if v not in fixing and owner.get(v) not in sites)
     return Job(fixing, rows, start)
 
 
@@ -208,14 +214,14 @@ def disjoint_neighbourhoods(m: Model, todo: list[str], partners: int, k: int) ->
     """Up to ``k`` hot sites from ``todo`` (in its order, the first always,
     among its first :data:`SCAN`) whose neighbourhoods share no site, each
     with its sites and free pairs."""
-    open_, room = open_sites(m), room_m2(m)
+    open_, room, placed = open_sites(m), room_m2(m), placement(m.pairs)
     picks: list[tuple[str, set[str], np.ndarray]] = []
     taken: set[str] = set()
     for hot in todo[:SCAN]:
-        sites = set(neighbourhood_sites(m.pairs, hot, open_, partners, room))
+        sites = set(neighbourhood_sites(m.pairs, hot, open_, partners, room, placed=placed))
         if sites & taken:
             continue
-        picks.append((hot, sites, free_pairs(m.pairs, sites)))
+        picks.append((hot, sites, free_pairs(m.pairs, sites, placed)))
         taken |= sites
         if len(picks) == k:
             break
@@ -278,6 +284,7 @@ def repair(m: Model, cfg: SolverConfig, batch: BatchSolve | None, layout: dict, 
             continue
         picks = disjoint_neighbourhoods(m, todo, partners, workers)
         start, base = snapshot(m), pulp.value(m.lp.objective)
+        order = list(start)  # the model's variables, in the order of the outcomes' values
         rows = narrowed(shared, 1.0 / len(picks)) if len(picks) > 1 else {}
         jobs = [site_job(m, layout, owner, sites, free, rows, start) for _, sites, free in picks]
         site = {"time_limit_s": min(SITE_SECONDS, left), "mip_gap": min(cfg.mip_gap, SITE_GAP)}
@@ -285,20 +292,21 @@ def repair(m: Model, cfg: SolverConfig, batch: BatchSolve | None, layout: dict, 
         rounds += len(jobs)
         for (hot, _, _), job, out in zip(picks, jobs, outs):
             if out.objective is not None and out.objective < base - 1e-6 * max(1.0, abs(base)):
-                keep(m, job, out)
+                keep(job, out, order)
                 improved = True
             else:
                 tried.add(hot)
-        if pulp.value(m.lp.objective) < base:
-            best = replace(best, objective=pulp.value(m.lp.objective))
+        if (now := pulp.value(m.lp.objective)) < base:
+            best = replace(best, objective=now)
         if any(o.status == "interrupted" for o in outs):
             best = replace(best, status="interrupted")
             break
     return best, rounds
 
 
-def keep(m: Model, job: Job, out: Outcome) -> None:
-    """Put a job's values on the variables it was free to change."""
-    for i, v in enumerate(m.lp.variables()):
+def keep(job: Job, out: Outcome, variables: list[pulp.LpVariable]) -> None:
+    """Put a job's values on the variables it was free to change
+    (``variables``: the model's, in the order of ``out.values``)."""
+    for v, x in zip(variables, out.values):
         if v not in job.fixing:
-            v.varValue = float(out.values[i])
+            v.varValue = float(x)

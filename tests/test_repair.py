@@ -185,7 +185,7 @@ def test_jobs_on_disjoint_sites_kept_together_stay_within_a_shared_row():
     jobs = [site_job(m, {}, owner, {s}, np.array([s == "A", s == "B"]), rows, start) for s in ("A", "B")]
     assert jobs[0].fixing == {y: 3.0} and jobs[1].fixing == {x: 2.0}
     for job, out in zip(jobs, solve_batch(m, SolverConfig(threads=2, time_limit_s=10), jobs)):
-        keep(m, job, out)
+        keep(job, out, list(start))
     assert (x.varValue, y.varValue) == (pytest.approx(4.5), pytest.approx(5.5))
 
 
