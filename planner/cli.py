@@ -2,7 +2,8 @@
 
 The CLI only wires the stages of :mod:`planner.pipeline` together, shows
 progress, and maps outcomes to exit codes: 0 a plan was written, 2 bad input
-(nothing written), 3 infeasible (diagnosis printed), 1 anything else.
+(nothing written), 3 infeasible (diagnosis printed), 4 no plan found within the
+time limit (not proved infeasible; nothing written), 1 anything else.
 """
 
 from __future__ import annotations

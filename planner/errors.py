@@ -76,7 +76,7 @@ class ScenarioConflict(PlannerError):
 
 @dataclass
 class InfeasibleError(PlannerError):
-    """The solver proved no plan exists, or found none in time (exit 3)."""
+    """The solver proved no plan exists (exit 3)."""
 
     message: str
     diagnosis: dict | None = None
@@ -100,6 +100,13 @@ class Collector:
         """Raise one :class:`InputError` if anything was recorded."""
         if self.issues:
             raise InputError(list(self.issues))
+
+
+class NoPlanInTime(PlannerError):
+    """The time limit passed before any plan was found; the scenario is not
+    proved infeasible, so no diagnosis is made (exit 4)."""
+
+    exit_code = 4
 
 
 class Interrupted(PlannerError):

@@ -15,7 +15,7 @@ from planner.assess import summarise
 from planner.checks import presolve_checks
 from planner.decode import Plan, decode
 from planner.diagnose import diagnose
-from planner.errors import InfeasibleError, Interrupted, ScenarioConflict
+from planner.errors import InfeasibleError, Interrupted, NoPlanInTime, ScenarioConflict
 from planner.load import load_problem
 from planner.model import build_model
 from planner.model_standards import balance_floors
@@ -80,9 +80,9 @@ def solve_problem(problem: Problem, progress: Progress = lambda s: None, *, floo
         if "nterrupt" in result.message:
             raise Interrupted(f"Interrupted after {result.seconds:.1f} s, before any plan was found for '{name}'.")
         if result.status != "infeasible":
-            raise InfeasibleError(f"No plan found for '{name}' within the time limit of "
-                                  f"{problem.scenario.solver.time_limit_s:g} s ({result.message}); "
-                                  "allow more time with --time-limit or solver.time_limit_s.")
+            raise NoPlanInTime(f"No plan found for '{name}' within the time limit of "
+                               f"{problem.scenario.solver.time_limit_s:g} s ({result.message}); "
+                               "allow more time with --time-limit or solver.time_limit_s.")
         progress("diagnose")
         raise InfeasibleError(f"The solver proved scenario '{name}' infeasible after {result.seconds:.1f} s.",
                               diagnose(problem))

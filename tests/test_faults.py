@@ -153,7 +153,7 @@ def test_a_time_limit_without_a_plan_says_so(tmp_path, monkeypatch):
     nothing = SolveResult("no_solution", None, None, None, "highs", 3.0, "Time limit reached")
     monkeypatch.setattr(planner.pipeline, "solve_county", lambda *a, **k: nothing)
     res = _cli(_small(tmp_path / "in"), "--out", tmp_path / "out", "--time-limit", "3")
-    assert res.exit_code == 3, res.output
+    assert res.exit_code == 4, res.output  # not 3: nothing proved the scenario infeasible
     assert "No plan found for 'case' within the time limit of 3 s" in res.output and "--time-limit" in res.output
     assert not (tmp_path / "out").exists()
 

@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner.errors import InfeasibleError, ScenarioConflict
+from planner.errors import InfeasibleError, NoPlanInTime, ScenarioConflict
 from planner.pipeline import run_scenario
 from planner.write import write_run_folder
 from tests.checker import check_run
@@ -52,7 +52,7 @@ def _solve(path):
     """The run, or ``None`` when the random county has no plan (a clear error, not a crash)."""
     try:
         return run_scenario(path)
-    except (InfeasibleError, ScenarioConflict):
+    except (InfeasibleError, NoPlanInTime, ScenarioConflict):
         return None
 
 
