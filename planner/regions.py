@@ -11,7 +11,7 @@ size is to decompose by geography and keep one global bound:
    assignment of types to sites that keeps the county's target counts and
    never gives a site a type whose cap the LP's pupils there overflow); an
    LP not solved in its share of the time leaves the current layout to
-   round instead (:func:`current_layout_guide`): a plan, but no bound unless
+   round instead (:func:`planner.staged.current_layout_guide`): a plan, but no bound unless
    the county's polish proves one. That needs the regions to find plans in
    the time the LP left: at 10x the demo with 300 s they had 145 s, and the
    town's region found none in its 2.8 s, so that run still ends without a
@@ -57,8 +57,8 @@ from planner.problem import Problem
 from planner.scenario import BudgetConfig, Scenario, SolverConfig
 from planner.solve import SolveResult, _gap, restore, snapshot, solve
 from planner.repair import repair, short_sites
-from planner.staged import (FIX_SHARE, MIN_POLISH_S, guides, integers, investments, layout_fixing, relaxing,
-                            result, round_layout, solve_staged, whole_investments)
+from planner.staged import (FIX_SHARE, MIN_POLISH_S, current_layout_guide, guides, integers, investments,
+                            layout_fixing, relaxing, result, round_layout, solve_staged, taught, whole_investments)
 
 LP_SHARE = 0.5
 """The county's LP may take up to this share of the limit (10x: 163 s of 600)."""
@@ -174,12 +174,6 @@ def site_regions(problem: Problem, n: int) -> pd.Series:
     pts = pd.DataFrame({"x": sites["x"], "y": sites["y"], "w": weight, "area": area})
     areas = pts.groupby("area", sort=True).agg(x=("x", "mean"), y=("y", "mean"), w=("w", "sum"))
     return area.map(bisect(areas, n)).rename("region")
-
-
-def taught(pairs: pd.DataFrame, kind: dict[str, str], serving: dict) -> np.ndarray:
-    """Mask over ``pairs``: the site is open (``kind``: site -> its type)
-    as a type that teaches the pair's band."""
-    return np.array([kind.get(s) in serving[b] for s, b in zip(pairs["site_id"], pairs["band"])], dtype=bool)
 
 
 def band_regions(m: Model, layout: dict, serving: dict, region: pd.Series, cfg: SolverConfig) -> pd.Series:
@@ -346,8 +340,9 @@ def solve_regions(m: Model, problem: Problem, n: int, floors: dict | None = None
     if lp.status == "infeasible":
         return result("infeasible", None, None, lp.solver, t0, "the county's LP relaxation is infeasible", cfg)
     bound = lp.objective if lp.has_plan else None
-    if bound is None:
-        current_layout_guide(m, problem)
+    if bound is None:  # no LP values to round: the current layout stands in (and no LP spending is reserved)
+        g = guides(problem)
+        current_layout_guide(m, g["current"], g["serving"])
     log.info("county LP: %s, bound %s, %.1f s", lp.status, _num(bound), elapsed())
     values, last, why = regional_plans(m, problem, n, floors, lambda: left() * (1 - COUNTY_SHARE))
     if values is None:
@@ -382,27 +377,6 @@ def county_lp(m: Model, cfg: SolverConfig) -> SolveResult:
     if lp.status == "interrupted":
         raise KeyboardInterrupt  # a relaxation is no plan to keep
     return lp
-
-
-def current_layout_guide(m: Model, problem: Problem) -> None:
-    """Values standing in for the county LP's when it was not solved in its
-    time: every school open as its type before, every village-band wholly at
-    its nearest school of that layout that teaches it, everything else zero.
-    The rounding then keeps the current schools (closing the lightest to meet
-    the counts), the regions keep each band near it, and no LP spending is
-    reserved for later regions (an earlier region may spend what a later one
-    would have used)."""
-    before = problem.sites["type_before"]
-    serving = guides(problem)["serving"]
-    for v in m.lp.variables():
-        v.varValue = 0.0
-    kind = {}
-    for s, t, v in m.open[["site_id", "type", "var"]].itertuples(index=False):
-        if before.get(s) == t:
-            v.varValue, kind[s] = 1.0, t
-    p = m.pairs[taught(m.pairs, kind, serving)]
-    for v in p.sort_values(["distance_km", "site_id"], kind="stable").drop_duplicates(["village_id", "band"])["var"]:
-        v.varValue = 1.0
 
 
 def regional_plans(m: Model, problem: Problem, n: int, floors: dict | None,

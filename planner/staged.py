@@ -74,10 +74,14 @@ Serving = dict[str, set[str]]
 def guides(problem: Problem) -> dict:
     """The keyword arguments of :func:`solve_staged` for a model of
     ``problem``: the target counts and the types that may teach each band,
-    which keep stage 1's rounded layout one the hard rows accept."""
+    which keep stage 1's rounded layout one the hard rows accept, and the
+    current layout (site -> type), rounded instead when the LP is not solved
+    in its time."""
     scen = problem.scenario
+    before = problem.sites["type_before"]
     return {"targets": {t: scen.target_bounds(t) for t in TYPES},
-            "serving": {b: set(serving_types(problem, b)) for b in BANDS}}
+            "serving": {b: set(serving_types(problem, b)) for b in BANDS},
+            "current": {s: t for s, t in before.items() if t in TYPES}}
 
 
 def _with(cfg: SolverConfig, seconds: float, gap: float | None = None) -> SolverConfig:
@@ -309,21 +313,51 @@ def _repair_coverage(m: Model, tab, chosen: dict[str, str], targets: Bounds, mus
                 break
 
 
-def layout_start(m: Model, cfg: SolverConfig, targets: Bounds, serving: Serving) -> dict | None:
+def layout_start(m: Model, cfg: SolverConfig, targets: Bounds, serving: Serving,
+                 current: dict[str, str] | None = None) -> dict | None:
     """A complete split-catchment plan to warm-start stage 1: the LP
     relaxation, its site values rounded by :func:`round_layout`, and that
-    layout fixed and solved (classes and investments stay integer)."""
+    layout fixed and solved (classes and investments stay integer). An LP
+    not solved in its time leaves the ``current`` layout to round (see
+    :func:`current_layout_guide`): without a start, HiGHS found no plan for
+    the demo's strict budget-cut diagnosis in 40 s, its LP needing 10 s of
+    the 6 s it had."""
     t0 = time.perf_counter()
     with relaxing(integers(m)):
         lp = solve(m, _with(cfg, cfg.time_limit_s * LP_SHARE))
     _stop_if_interrupted(lp)
-    if not lp.has_plan:
+    if lp.status == "infeasible" or not (lp.has_plan or current):
         return None
+    if not lp.has_plan:
+        current_layout_guide(m, current, serving)
     layout = round_layout(m, targets, serving)
     with relaxing(_whole(m)):
         r = solve_fixed(m, _with(cfg, cfg.time_limit_s - (time.perf_counter() - t0)), layout)
     _stop_if_interrupted(r)
     return snapshot(m) if r.has_plan else None
+
+
+def taught(pairs: pd.DataFrame, kind: dict[str, str], serving: Serving) -> np.ndarray:
+    """Mask over ``pairs``: the site is open (``kind``: site -> its type)
+    as a type that teaches the pair's band."""
+    return np.array([kind.get(s) in serving[b] for s, b in zip(pairs["site_id"], pairs["band"])], dtype=bool)
+
+
+def current_layout_guide(m: Model, current: dict[str, str], serving: Serving) -> None:
+    """Values standing in for an LP's when it was not solved in its time:
+    every school open as its ``current`` type, every village-band wholly at
+    its nearest school of that layout that teaches it, everything else zero.
+    :func:`round_layout` then keeps the current schools, closing the
+    lightest to meet the counts."""
+    for v in m.lp.variables():
+        v.varValue = 0.0
+    kind = {}
+    for s, t, v in m.open[["site_id", "type", "var"]].itertuples(index=False):
+        if current.get(s) == t:
+            v.varValue, kind[s] = 1.0, t
+    p = m.pairs[taught(m.pairs, kind, serving)]
+    for v in p.sort_values(["distance_km", "site_id"], kind="stable").drop_duplicates(["village_id", "band"])["var"]:
+        v.varValue = 1.0
 
 
 def _stop_if_interrupted(r: SolveResult) -> None:
@@ -334,10 +368,11 @@ def _stop_if_interrupted(r: SolveResult) -> None:
         raise KeyboardInterrupt
 
 
-def _relaxed(m: Model, cfg: SolverConfig, targets: Bounds, serving: Serving) -> SolveResult:
+def _relaxed(m: Model, cfg: SolverConfig, targets: Bounds, serving: Serving,
+             current: dict[str, str] | None) -> SolveResult:
     """Stage 1: the model with split catchments, from a rounded layout."""
     t0 = time.perf_counter()
-    start = layout_start(m, _with(cfg, cfg.time_limit_s * START_SHARE), targets, serving)
+    start = layout_start(m, _with(cfg, cfg.time_limit_s * START_SHARE), targets, serving, current)
     rest = _with(cfg, cfg.time_limit_s - (time.perf_counter() - t0))
     with relaxing(_whole(m)):
         return solve(m, rest, warm_start=start)
@@ -388,12 +423,13 @@ def whole_investments(m: Model, cfg: SolverConfig, left, r2: SolveResult | None)
 
 
 def solve_staged(m: Model, cfg: SolverConfig, *, targets: Bounds | None = None,
-                 serving: Serving | None = None) -> SolveResult:
+                 serving: Serving | None = None, current: dict[str, str] | None = None) -> SolveResult:
     """Relax, fix, polish (see the module docstring); plain :func:`solve`
     when no whole catchment is binary, as in the p-median core once
     :func:`planner.model.apply_relaxation` made its assignments continuous. ``targets`` (type -> (min, max)) and
     ``serving`` (band -> types that teach it) guide the rounded layout of
-    stage 1's warm start."""
+    stage 1's warm start; ``current`` (site -> type) is rounded instead when
+    the LP is not solved in its time."""
     targets = targets or {}
     serving = serving or {b: set(t) for b, t in SERVES.items()}
     apply_relaxation(m)  # the p-median core: its assignments are continuous, nothing to stage
@@ -403,7 +439,7 @@ def solve_staged(m: Model, cfg: SolverConfig, *, targets: Bounds | None = None,
     left = lambda: cfg.time_limit_s - (time.perf_counter() - t0)  # noqa: E731
     invest = investments(m)
     with relaxing(invest):
-        r1 = _relaxed(m, _with(cfg, cfg.time_limit_s * RELAX_SHARE, cfg.mip_gap / 2), targets, serving)
+        r1 = _relaxed(m, _with(cfg, cfg.time_limit_s * RELAX_SHARE, cfg.mip_gap / 2), targets, serving, current)
     if r1.status == "infeasible":
         return result("infeasible", None, None, r1.solver, t0, "infeasible even with split catchments", cfg)
     if r1.status == "interrupted" and not r1.has_plan:

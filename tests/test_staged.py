@@ -13,8 +13,8 @@ import pytest
 
 from planner.load import load_problem
 from planner.model import build_model
-from planner.solve import solve
-from planner.staged import fits, investments, round_layout, solve_staged
+from planner.solve import SolveResult, solve
+from planner.staged import fits, guides, investments, round_layout, solve_staged
 from planner.travel import attach_distances
 from tests.factory import OFF, make_case, school, village
 
@@ -65,6 +65,35 @@ def test_a_ctrl_c_in_the_warm_start_stops_the_run(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         solve_staged(build_model(problem), problem.scenario.solver.model_copy(update={"time_limit_s": 60}))
     assert len(calls) == 1
+
+
+def test_an_lp_out_of_time_leaves_the_current_layout_to_round(tmp_path, monkeypatch):
+    """Stage 1's LP not solved in its time: the warm start rounds the current
+    layout instead (every school kept, the lightest by its nearest villages'
+    pupils closed to meet the count), where it used to give no start at all.
+    Without a start HiGHS found no plan for the demo's strict budget-cut
+    diagnosis in 40 s."""
+    import planner.staged as staged
+
+    real, calls = staged.solve, []
+
+    def lp_out_of_time(m, cfg, **kw):
+        calls.append(kw)
+        if len(calls) == 1:
+            return SolveResult("no_solution", None, None, None, "highs", cfg.time_limit_s, "Time limit reached")
+        return real(m, cfg, **kw)
+
+    monkeypatch.setattr(staged, "solve", lp_out_of_time)
+    problem = _county(tmp_path, 0)
+    m, g = build_model(problem), guides(problem)
+    assert g["current"] == {"S0": "primary", "S1": "primary", "S2": "primary"}
+    start = staged.layout_start(m, problem.scenario.solver.model_copy(update={"time_limit_s": 30}),
+                                g["targets"], g["serving"], g["current"])
+    assert start is not None and len(calls) == 2  # the LP, then the rounded layout's solve
+    kept = {s for s, v in zip(m.open["site_id"], m.open["var"]) if start[v] > 0.5}
+    nearest = m.pairs.sort_values("distance_km", kind="stable").drop_duplicates(["village_id", "band"])
+    load = nearest.groupby("site_id")["pupils"].sum().reindex(["S0", "S1", "S2"], fill_value=0)
+    assert kept == set(load.index) - {load.idxmin()}
 
 
 def test_a_ctrl_c_in_stage_2_still_keeps_whole_investments(tmp_path, monkeypatch):
