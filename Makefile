@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.installed
 OUT     ?= runs/fangcheng-2030
 SCEN    ?= scenarios/fangcheng-2030.yaml
 
-.PHONY: demo test test-fast bench system-deps clean
+.PHONY: demo test test-fast lint bench system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -23,7 +23,13 @@ system-deps:
 demo: $(STAMP) system-deps
 	$(BIN)/planner run $(SCEN) --out $(OUT) --force
 
-test: $(STAMP) system-deps
+# The linter, the formatter's check and the type checker, then the suite.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check --quiet planner tests benchmarks gis
+	$(BIN)/mypy
+
+test: $(STAMP) system-deps lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2
 
 test-fast: $(STAMP)

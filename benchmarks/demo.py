@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(scenario: str, time_limit: float | None, queue) -> None:
+    from planner.config.sources import load_scenario
     from planner.pipeline import prepare, solve_problem, with_solver
-    from planner.scenario import load_scenario
 
     t0 = time.perf_counter()
     scen = with_solver(load_scenario(scenario), time_limit=time_limit)
@@ -30,14 +30,24 @@ def _run(scenario: str, time_limit: float | None, queue) -> None:
     prep = time.perf_counter() - t0
     run = solve_problem(problem)
     s = run.summary
-    queue.put({
-        "scenario": s["scenario"], "status": s["status"], "objective": s["objective"], "best_bound": s["best_bound"],
-        "mip_gap": s["mip_gap"], "solver": s["solver"], "pairs": len(problem.pairs),
-        **{f"model_{k}": v for k, v in s["model_size"].items()},
-        "load_travel_seconds": round(prep, 3), "build_seconds": s["build_seconds"], "solve_seconds": s["solve_seconds"],
-        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "cost_total_10k_yuan": s["cost_10k_yuan"]["total"], "counts_after": s["counts_after"],
-    })
+    queue.put(
+        {
+            "scenario": s["scenario"],
+            "status": s["status"],
+            "objective": s["objective"],
+            "best_bound": s["best_bound"],
+            "mip_gap": s["mip_gap"],
+            "solver": s["solver"],
+            "pairs": len(problem.pairs),
+            **{f"model_{k}": v for k, v in s["model_size"].items()},
+            "load_travel_seconds": round(prep, 3),
+            "build_seconds": s["build_seconds"],
+            "solve_seconds": s["solve_seconds"],
+            "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "cost_total_10k_yuan": s["cost_10k_yuan"]["total"],
+            "counts_after": s["counts_after"],
+        }
+    )
 
 
 def main() -> None:

@@ -62,12 +62,12 @@ class Instance:
     """One benchmark instance as read from OR-Library."""
 
     name: str
-    kind: str                 # "pmed" or "pmedcap"
+    kind: str  # "pmed" or "pmedcap"
     n: int
     p: int
-    optimum: float            # the published optimum (unweighted for pmedcap)
-    edges: pd.DataFrame | None = None      # pmed: from, to, length (1-based, last one counts)
-    nodes: pd.DataFrame | None = None      # pmedcap: x, y, demand
+    optimum: float  # the published optimum (unweighted for pmedcap)
+    edges: pd.DataFrame | None = None  # pmed: from, to, length (1-based, last one counts)
+    nodes: pd.DataFrame | None = None  # pmedcap: x, y, demand
     capacity: float | None = None
 
 
@@ -78,7 +78,7 @@ def read_pmed(path: Path, optimum: float) -> Instance:
     """A pmed file: ``nodes edges p`` then ``from to length``; a repeated edge keeps its last length."""
     tok = path.read_text().split()
     n, m, p = (int(t) for t in tok[:3])
-    e = pd.DataFrame(np.asarray(tok[3:3 + 3 * m], dtype=np.int64).reshape(m, 3), columns=["from", "to", "length"])
+    e = pd.DataFrame(np.asarray(tok[3 : 3 + 3 * m], dtype=np.int64).reshape(m, 3), columns=["from", "to", "length"])
     a, b = np.minimum(e["from"], e["to"]), np.maximum(e["from"], e["to"])
     e = pd.DataFrame({"from": a, "to": b, "length": e["length"]}).drop_duplicates(["from", "to"], keep="last")
     e = e[e["from"] != e["to"]].reset_index(drop=True)
@@ -89,7 +89,7 @@ def read_pmedcap(path: Path) -> Instance:
     """A pmedcap file: ``number optimum``, ``n p capacity``, then ``id x y demand``."""
     tok = path.read_text().split()
     _, opt, n, p, cap = tok[:5]
-    rows = np.asarray(tok[5:5 + 4 * int(n)], dtype=float).reshape(int(n), 4)
+    rows = np.asarray(tok[5 : 5 + 4 * int(n)], dtype=float).reshape(int(n), 4)
     nodes = pd.DataFrame(rows[:, 1:], columns=["x", "y", "demand"], index=rows[:, 0].astype(int))
     return Instance(path.stem, "pmedcap", int(n), int(p), float(opt), nodes=nodes, capacity=float(cap))
 
@@ -149,17 +149,27 @@ def scenario_doc(inst: Instance, time_limit_s: float) -> dict:
             "assignment": {"g1_3": "whole", "g4_6": "whole", "g7_9": "whole"},
             "max_trip_km": {"g1_3": None, "g4_6": None, "g7_9": None},
             "boarding_allowed": {"g1_3": True, "g4_6": True, "g7_9": True},
-            "moves": {"teaching_point": ["teaching_point", "closed"], "primary": ["primary", "closed"],
-                      "junior": ["junior", "closed"], "nine_year": ["nine_year", "closed"]},
+            "moves": {
+                "teaching_point": ["teaching_point", "closed"],
+                "primary": ["primary", "closed"],
+                "junior": ["junior", "closed"],
+                "nine_year": ["nine_year", "closed"],
+            },
             "allow_new_builds": False,
         },
-        "caps": {"class_size": {"primary": None, "junior": None},
-                 "school_pupils": {"teaching_point": None, "primary": cap, "junior": None, "nine_year": None},
-                 "use_site_max_classes": False},
+        "caps": {
+            "class_size": {"primary": None, "junior": None},
+            "school_pupils": {"teaching_point": None, "primary": cap, "junior": None, "nine_year": None},
+            "use_site_max_classes": False,
+        },
         "standards": {"enabled": False},
         "targets": {"primary": inst.p},
-        "objective": {"pupil_km": 1.0, "per_10k_yuan": 0.0, "per_boarder": {"g1_3": 0, "g4_6": 0, "g7_9": 0},
-                      "per_pupil_moved": 0.0},
+        "objective": {
+            "pupil_km": 1.0,
+            "per_10k_yuan": 0.0,
+            "per_boarder": {"g1_3": 0, "g4_6": 0, "g7_9": 0},
+            "per_pupil_moved": 0.0,
+        },
         "solver": {"name": "highs", "time_limit_s": time_limit_s, "mip_gap": 0.0, "threads": 1, "seed": 0},
     }
 
@@ -170,14 +180,39 @@ def write_case(inst: Instance, folder: Path, *, time_limit_s: float = 600.0) -> 
     xy = node_xy_m(inst)
     pts = [Point(x, y) for x, y in xy]
     w = weights(inst)
-    villages = gpd.GeoDataFrame({"village_id": _ids("V", inst.n), "name": [f"节点{i}村" for i in range(1, inst.n + 1)],
-                                 "township": "基准", "pupils_g1_3": w.astype(int), "pupils_g4_6": 0, "pupils_g7_9": 0},
-                                geometry=pts, crs=CRS)
-    schools = gpd.GeoDataFrame({
-        "school_id": _ids("S", inst.n), "name": [f"节点{i}学校" for i in range(1, inst.n + 1)], "township": "基准",
-        "type": "primary", "classes_primary": 0, "classes_junior": 0, "pupils_g1_3": 0, "pupils_g4_6": 0,
-        "pupils_g7_9": 0, "teaching_area_m2": 0.0, "living_area_m2": 0.0, "sports_area_m2": 0.0,
-        "site_area_m2": 1e6, "boarding_beds": 0, "max_classes": 1000}, geometry=pts, crs=CRS)
+    villages = gpd.GeoDataFrame(
+        {
+            "village_id": _ids("V", inst.n),
+            "name": [f"节点{i}村" for i in range(1, inst.n + 1)],
+            "township": "基准",
+            "pupils_g1_3": w.astype(int),
+            "pupils_g4_6": 0,
+            "pupils_g7_9": 0,
+        },
+        geometry=pts,
+        crs=CRS,
+    )
+    schools = gpd.GeoDataFrame(
+        {
+            "school_id": _ids("S", inst.n),
+            "name": [f"节点{i}学校" for i in range(1, inst.n + 1)],
+            "township": "基准",
+            "type": "primary",
+            "classes_primary": 0,
+            "classes_junior": 0,
+            "pupils_g1_3": 0,
+            "pupils_g4_6": 0,
+            "pupils_g7_9": 0,
+            "teaching_area_m2": 0.0,
+            "living_area_m2": 0.0,
+            "sports_area_m2": 0.0,
+            "site_area_m2": 1e6,
+            "boarding_beds": 0,
+            "max_classes": 1000,
+        },
+        geometry=pts,
+        crs=CRS,
+    )
     gpkg = folder / f"{inst.name}.gpkg"
     gpkg.unlink(missing_ok=True)
     pyogrio.write_dataframe(villages, gpkg, layer="villages")
@@ -185,11 +220,16 @@ def write_case(inst: Instance, folder: Path, *, time_limit_s: float = 600.0) -> 
     if inst.kind == "pmed":
         e = inst.edges
         lines = [LineString([xy[a - 1], xy[b - 1]]) for a, b in zip(e["from"], e["to"])]
-        roads = gpd.GeoDataFrame({"road_id": np.arange(1, len(e) + 1), "length_m": e["length"].to_numpy(float) * 1000.0},
-                                 geometry=lines, crs=CRS)
+        roads = gpd.GeoDataFrame(
+            {"road_id": np.arange(1, len(e) + 1), "length_m": e["length"].to_numpy(float) * 1000.0},
+            geometry=lines,
+            crs=CRS,
+        )
         pyogrio.write_dataframe(roads, gpkg, layer="roads")
     path = folder / f"{inst.name}.yaml"
-    path.write_text(yaml.safe_dump(scenario_doc(inst, time_limit_s), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(scenario_doc(inst, time_limit_s), allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
     return path
 
 
@@ -199,8 +239,12 @@ def write_case(inst: Instance, folder: Path, *, time_limit_s: float = 600.0) -> 
 def run_planner(scenario: Path, out: Path, timeout_s: float) -> dict:
     """``planner run`` as a user runs it; the summary plus wall seconds."""
     t0 = time.perf_counter()
-    proc = subprocess.run([str(PLANNER), "run", str(scenario), "--out", str(out), "--force", "--quiet"],
-                          capture_output=True, text=True, timeout=timeout_s)
+    proc = subprocess.run(
+        [str(PLANNER), "run", str(scenario), "--out", str(out), "--force", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         return {"error": (proc.stderr or proc.stdout)[-2000:], "exit_code": proc.returncode, "wall_seconds": wall}
@@ -225,13 +269,23 @@ def run_spopt(inst: Instance, time_limit_s: float, solver: str = "cbc") -> dict:
     try:
         model.solve(make(msg=False, timeLimit=time_limit_s, threads=1))
     except RuntimeError as e:  # spopt raises when CBC stops without a proven optimum (the time limit)
-        return {"status": "time_limit", "message": str(e)[:200], "seconds": round(time.perf_counter() - t0, 3),
-                "build_seconds": round(build, 3), "objective": None}
+        return {
+            "status": "time_limit",
+            "message": str(e)[:200],
+            "seconds": round(time.perf_counter() - t0, 3),
+            "build_seconds": round(build, 3),
+            "objective": None,
+        }
     solve_s = time.perf_counter() - t1
     status = pulp.LpStatus[model.problem.status]
     hit_limit = solve_s >= 0.98 * time_limit_s
-    return {"status": "time_limit" if hit_limit else status.lower(), "objective": pulp.value(model.problem.objective),
-            "seconds": round(build + solve_s, 3), "build_seconds": round(build, 3), "solve_seconds": round(solve_s, 3)}
+    return {
+        "status": "time_limit" if hit_limit else status.lower(),
+        "objective": pulp.value(model.problem.objective),
+        "seconds": round(build + solve_s, 3),
+        "build_seconds": round(build, 3),
+        "solve_seconds": round(solve_s, 3),
+    }
 
 
 def run_instance(inst: Instance, *, planner_limit: float, spopt_limit: float | None) -> dict:
@@ -246,9 +300,16 @@ def run_instance(inst: Instance, *, planner_limit: float, spopt_limit: float | N
     if "summary" in res:
         s = res["summary"]
         obj = s["pupil_km"]["g1_3"]
-        row.update(objective=round(obj, 4), status=s["status"], mip_gap=s["mip_gap"], seconds=round(res["wall_seconds"], 3),
-                   model_seconds=round(s["build_seconds"] + s["solve_seconds"], 3), solve_seconds=s["solve_seconds"],
-                   build_seconds=s["build_seconds"], model_size=s["model_size"])
+        row.update(
+            objective=round(obj, 4),
+            status=s["status"],
+            mip_gap=s["mip_gap"],
+            seconds=round(res["wall_seconds"], 3),
+            model_seconds=round(s["build_seconds"] + s["solve_seconds"], 3),
+            solve_seconds=s["solve_seconds"],
+            build_seconds=s["build_seconds"],
+            model_size=s["model_size"],
+        )
     else:
         row.update(error=res["error"], exit_code=res["exit_code"], seconds=round(res["wall_seconds"], 3))
     if spopt_limit:
@@ -271,8 +332,11 @@ def peer_reference(inst: Instance, cbc: dict | None, limit_s: float | None) -> d
         return {"optimum_weighted_peer": None}
     highs = run_spopt(inst, limit_s, solver="highs")
     proved = highs.get("status") == "optimal"
-    return {"spopt_highs": highs, "optimum_weighted_peer": highs["objective"] if proved else None,
-            "peer_solver": "highs" if proved else None}
+    return {
+        "spopt_highs": highs,
+        "optimum_weighted_peer": highs["objective"] if proved else None,
+        "peer_solver": "highs" if proved else None,
+    }
 
 
 def _merge_results(kind: str, rows: list[dict]) -> dict:
@@ -291,11 +355,17 @@ def summarise(rows: list[dict]) -> dict:
     ok = [r for r in rows if r.get("gap") is not None and abs(r["gap"]) < 1e-6]
     unknown = [r["instance"] for r in rows if r.get("gap") is None]
     both = [r for r in rows if "seconds" in r and "spopt_cbc" in r and "seconds" in r["spopt_cbc"]]
-    out = {"instances": len(rows), "at_optimum": len(ok), "no_reference": unknown,
-           "not_at_optimum": [r["instance"] for r in rows if r not in ok and r["instance"] not in unknown]}
+    out = {
+        "instances": len(rows),
+        "at_optimum": len(ok),
+        "no_reference": unknown,
+        "not_at_optimum": [r["instance"] for r in rows if r not in ok and r["instance"] not in unknown],
+    }
     if both:
         out["median_seconds_planner"] = round(statistics.median(r["seconds"] for r in both), 3)
-        out["median_model_seconds_planner"] = round(statistics.median(r.get("model_seconds", r["seconds"]) for r in both), 3)
+        out["median_model_seconds_planner"] = round(
+            statistics.median(r.get("model_seconds", r["seconds"]) for r in both), 3
+        )
         out["median_seconds_spopt_cbc"] = round(statistics.median(r["spopt_cbc"]["seconds"] for r in both), 3)
         out["compared_on"] = len(both)
     return out
@@ -313,14 +383,19 @@ def markdown_table(kind: str) -> str:
     """The results of one set as a Markdown table (for benchmarks/README.md)."""
     doc = json.loads(RESULTS.read_text())
     ref = "optimum" if kind == "pmed" else "optimum_weighted_peer"
-    lines = [f"| instance | n | p | objective | {ref} | gap | planner build+solve s | planner wall s | spopt+CBC s (status) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"| instance | n | p | objective | {ref} | gap | planner build+solve s | planner wall s "
+        "| spopt+CBC s (status) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in doc.get(kind, []):
         sp = r.get("spopt_cbc") or {}
         spt = f"{sp['seconds']:.1f} ({sp['status']})" if sp else "not run"
         gap = "n/a" if r.get("gap") is None else f"{100 * r['gap']:.4f} %"
-        lines.append(f"| {r['instance']} | {r['n']} | {r['p']} | {r.get('objective')} | {r.get(ref)} | {gap} | "
-                     f"{r.get('model_seconds', 'n/a')} | {r.get('seconds')} | {spt} |")
+        lines.append(
+            f"| {r['instance']} | {r['n']} | {r['p']} | {r.get('objective')} | {r.get(ref)} | {gap} | "
+            f"{r.get('model_seconds', 'n/a')} | {r.get('seconds')} | {spt} |"
+        )
     summ = doc.get(f"{kind}_summary", {})
     return "\n".join(lines) + "\n\n" + json.dumps(summ, ensure_ascii=False) + "\n"
 
@@ -344,9 +419,13 @@ def main(argv: list[str] | None = None) -> int:
             fcntl.flock(lock, fcntl.LOCK_EX)
             RESULTS.write_text(json.dumps(_merge_results(args.kind, [row]), indent=1, ensure_ascii=False) + "\n")
         sp = row.get("spopt_cbc", {})
-        print(f"{inst.name}: objective {row.get('objective')} gap {row.get('gap')} in {row['seconds']:.1f} s "
-              f"(solve {row.get('solve_seconds')}); spopt {sp.get('objective')} {sp.get('status')} in {sp.get('seconds')} s"
-              + (f"  ERROR {row['error'][-300:]}" if "error" in row else ""), flush=True)
+        print(
+            f"{inst.name}: objective {row.get('objective')} gap {row.get('gap')} in {row['seconds']:.1f} s "
+            f"(solve {row.get('solve_seconds')}); "
+            f"spopt {sp.get('objective')} {sp.get('status')} in {sp.get('seconds')} s"
+            + (f"  ERROR {row['error'][-300:]}" if "error" in row else ""),
+            flush=True,
+        )
     return 0
 
 

@@ -40,9 +40,22 @@ def make_county(factor: int, folder: Path) -> Path:
         return ROOT / "gis" / "demo_county.gpkg"
     out = folder / f"county{factor}x.gpkg"
     if not out.exists():
-        subprocess.run([str(BIN / "python"), str(ROOT / "gis" / "make_county.py"), "--villages", str(DEMO_VILLAGES * factor),
-                        "--schools", str(DEMO_SCHOOLS * factor), "--seed", str(DEMO_SEED + factor - 1), "--out", str(out),
-                        "--quiet"], check=True)
+        subprocess.run(
+            [
+                str(BIN / "python"),
+                str(ROOT / "gis" / "make_county.py"),
+                "--villages",
+                str(DEMO_VILLAGES * factor),
+                "--schools",
+                str(DEMO_SCHOOLS * factor),
+                "--seed",
+                str(DEMO_SEED + factor - 1),
+                "--out",
+                str(out),
+                "--quiet",
+            ],
+            check=True,
+        )
     return out
 
 
@@ -50,9 +63,14 @@ def scenario_for(factor: int, gpkg: Path, folder: Path, *, time_limit_s: float, 
     """The demo scenario with data, targets and budget scaled by ``factor``."""
     base = yaml.safe_load(BASE.read_text(encoding="utf-8"))
     targets = {t: (v * factor if isinstance(v, int) else v) for t, v in base.get("targets", {}).items()}
-    doc = {"extends": os.path.relpath(BASE, folder), "name": f"scale-{factor}x", "data": {"gpkg": os.path.relpath(gpkg, folder)},
-           "targets": targets, "solver": {"time_limit_s": time_limit_s, "threads": threads, "mip_gap": 0.005},
-           "indicators": {"balance_rounds": 1}}  # one solve: --time-limit bounds the run (a balance round would add one)
+    doc = {
+        "extends": os.path.relpath(BASE, folder),
+        "name": f"scale-{factor}x",
+        "data": {"gpkg": os.path.relpath(gpkg, folder)},
+        "targets": targets,
+        "solver": {"time_limit_s": time_limit_s, "threads": threads, "mip_gap": 0.005},
+        "indicators": {"balance_rounds": 1},
+    }  # one solve: --time-limit bounds the run (a balance round would add one)
     if base.get("budget", {}).get("total_10k_yuan"):
         doc["budget"] = {"total_10k_yuan": base["budget"]["total_10k_yuan"] * factor}
     path = folder / f"scale-{factor}x.yaml"
@@ -63,8 +81,12 @@ def scenario_for(factor: int, gpkg: Path, folder: Path, *, time_limit_s: float, 
 def run_child(scenario: Path, out: Path, timeout_s: float) -> dict:
     """``planner run`` in a child; wall seconds, exit code and peak RSS (MB) of that child."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([str(BIN / "planner"), "run", str(scenario), "--out", str(out), "--force", "--quiet"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(BIN / "planner"), "run", str(scenario), "--out", str(out), "--force", "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         stdout, stderr = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -75,8 +97,12 @@ def run_child(scenario: Path, out: Path, timeout_s: float) -> dict:
     import resource
 
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
-    return {"exit_code": proc.returncode, "wall_seconds": round(time.perf_counter() - t0, 2),
-            "peak_rss_mb": round(peak_mb, 1), "stderr_tail": (stderr or "")[-1500:] if proc.returncode else ""}
+    return {
+        "exit_code": proc.returncode,
+        "wall_seconds": round(time.perf_counter() - t0, 2),
+        "peak_rss_mb": round(peak_mb, 1),
+        "stderr_tail": (stderr or "")[-1500:] if proc.returncode else "",
+    }
 
 
 def measure(factor: int, *, time_limit_s: float, threads: int) -> dict:
@@ -87,15 +113,28 @@ def measure(factor: int, *, time_limit_s: float, threads: int) -> dict:
     gen_s = time.perf_counter() - t0
     scen = scenario_for(factor, gpkg, folder, time_limit_s=time_limit_s, threads=threads)
     child = run_child(scen, folder / "run", timeout_s=time_limit_s * 3 + 900)
-    row = {"factor": factor, "villages": DEMO_VILLAGES * factor, "schools": DEMO_SCHOOLS * factor,
-           "county_seconds": round(gen_s, 2), **child}
+    row = {
+        "factor": factor,
+        "villages": DEMO_VILLAGES * factor,
+        "schools": DEMO_SCHOOLS * factor,
+        "county_seconds": round(gen_s, 2),
+        **child,
+    }
     summary = folder / "run" / "summary.json"
     if child["exit_code"] == 0 and summary.exists():
         s = json.loads(summary.read_text(encoding="utf-8"))
-        row.update(status=s["status"], objective=s["objective"], best_bound=s["best_bound"], mip_gap=s["mip_gap"],
-                   solve_method=s.get("solve_method"), shortfall_cost_10k_yuan=s["shortfalls"].get("cost_to_close_10k_yuan"),
-                   build_seconds=s["build_seconds"], solve_seconds=s["solve_seconds"], model_size=s["model_size"],
-                   pairs=_pairs(scen))
+        row.update(
+            status=s["status"],
+            objective=s["objective"],
+            best_bound=s["best_bound"],
+            mip_gap=s["mip_gap"],
+            solve_method=s.get("solve_method"),
+            shortfall_cost_10k_yuan=s["shortfalls"].get("cost_to_close_10k_yuan"),
+            build_seconds=s["build_seconds"],
+            solve_seconds=s["solve_seconds"],
+            model_size=s["model_size"],
+            pairs=_pairs(scen),
+        )
     return row
 
 
@@ -127,13 +166,40 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if len(args.factors) > 1:  # one python process per factor, so each peak RSS is that run's own
         for f in args.factors:
-            subprocess.run([sys.executable, __file__, str(f), "--time-limit", str(args.time_limit),
-                            "--threads", str(args.threads)], check=False)
+            subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    str(f),
+                    "--time-limit",
+                    str(args.time_limit),
+                    "--threads",
+                    str(args.threads),
+                ],
+                check=False,
+            )
         return 0
     row = measure(args.factors[0], time_limit_s=args.time_limit, threads=args.threads)
     _save(row)
-    print(json.dumps({k: row.get(k) for k in ("factor", "status", "mip_gap", "build_seconds", "solve_seconds",
-                                               "peak_rss_mb", "wall_seconds", "model_size", "pairs")}), flush=True)
+    print(
+        json.dumps(
+            {
+                k: row.get(k)
+                for k in (
+                    "factor",
+                    "status",
+                    "mip_gap",
+                    "build_seconds",
+                    "solve_seconds",
+                    "peak_rss_mb",
+                    "wall_seconds",
+                    "model_size",
+                    "pairs",
+                )
+            }
+        ),
+        flush=True,
+    )
     return 0
 
 

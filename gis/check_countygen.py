@@ -58,9 +58,7 @@ def check_layers(L, *, scale: float, label: str) -> None:
     tot = v[bands].sum()
     check(
         p + "pupil totals exact",
-        tot.iloc[0] + tot.iloc[1] == prim
-        and tot.iloc[2] == jun
-        and tot.iloc[0] == round(cg.G1_3_SHARE * prim),
+        tot.iloc[0] + tot.iloc[1] == prim and tot.iloc[2] == jun and tot.iloc[0] == round(cg.G1_3_SHARE * prim),
         tot.to_dict().__str__(),
     )
     check(p + "pupils are integers >= 0", all(v[k].dtype.kind == "i" and (v[k] >= 0).all() for k in bands))
@@ -113,9 +111,7 @@ def check_layers(L, *, scale: float, label: str) -> None:
     for band, kinds in cg.TEACHES.items():
         teaches = s["type"].isin(kinds).to_numpy()
         near = np.argmin(np.where(teaches[None, :], d, np.inf), axis=1)
-        ok &= np.array_equal(
-            np.bincount(near, v[f"pupils_{band}"], len(s)).astype(int), s[f"pupils_{band}"].to_numpy()
-        )
+        ok &= np.array_equal(np.bincount(near, v[f"pupils_{band}"], len(s)).astype(int), s[f"pupils_{band}"].to_numpy())
     check(p + "school pupils = villages' bands at the nearest school teaching them", bool(ok))
     pp, pj = s["pupils_g1_3"] + s["pupils_g4_6"], s["pupils_g7_9"]
     cls = s["classes_primary"] + s["classes_junior"]
@@ -139,21 +135,14 @@ def check_layers(L, *, scale: float, label: str) -> None:
     )
     check(
         p + "classes > 0 exactly where pupils > 0",
-        bool(
-            ((s["classes_primary"] > 0) == (pp > 0)).all() and ((s["classes_junior"] > 0) == (pj > 0)).all()
-        ),
+        bool(((s["classes_primary"] > 0) == (pp > 0)).all() and ((s["classes_junior"] > 0) == (pj > 0)).all()),
     )
-    num = [c_ for c_ in cg.SCHOOL_COLUMNS[4:]]
-    check(
-        p + "school numbers are integers >= 0", all(s[k].dtype.kind == "i" and (s[k] >= 0).all() for k in num)
-    )
+    num = list(cg.SCHOOL_COLUMNS[4:])
+    check(p + "school numbers are integers >= 0", all(s[k].dtype.kind == "i" and (s[k] >= 0).all() for k in num))
     check(
         p + "staff subsets <= teachers",
         bool(
-            all(
-                (s[k] <= s["teachers"]).all()
-                for k in ("teachers_qualified", "teachers_backbone", "teachers_pe_art")
-            )
+            all((s[k] <= s["teachers"]).all() for k in ("teachers_qualified", "teachers_backbone", "teachers_pe_art"))
         ),
     )
     check(

@@ -183,9 +183,7 @@ def _draw_villages(rng, geo: _Geo, n: int, scale: float) -> pd.DataFrame:
     gap_rural = min(400.0, 0.25 * math.sqrt(geo.boundary.area / max(n_rural, 1)))
     # the first community of the town and of each seat sits on the seat itself
     sampler = parts.urban_sampler(geo)
-    urban = np.vstack(
-        [geo.centre, parts.spaced_points(rng, geo, n_urban - 1, gap_town, sampler, [geo.centre[None]])]
-    )
+    urban = np.vstack([geo.centre, parts.spaced_points(rng, geo, n_urban - 1, gap_town, sampler, [geo.centre[None]])])
     on_seat = geo.seats[1:]
     around = np.repeat(on_seat, n_seat_each - 1, axis=0)
     around = parts.spaced_points(
@@ -273,9 +271,7 @@ def _draw_schools(rng, geo: _Geo, vil: pd.DataFrame, n: int) -> pd.DataFrame:
     """Place the existing schools: town, township seats, then villages."""
     counts = parts.school_counts(n)
     n_rural_twp = len(geo.seats) - 1
-    town = {
-        t: min(counts[t], max(1, round(counts[t] * TOWN_SCHOOLS[t] / SCHOOL_MIX[t]))) for t in TOWN_SCHOOLS
-    }
+    town = {t: min(counts[t], max(1, round(counts[t] * TOWN_SCHOOLS[t] / SCHOOL_MIX[t]))) for t in TOWN_SCHOOLS}
     seat_jun = min(n_rural_twp, counts["junior"] - town["junior"])
     n_vil_pri = counts["primary"] - town["primary"] - n_rural_twp
     if n_vil_pri < 0 or seat_jun < 0:
@@ -316,9 +312,7 @@ def _draw_schools(rng, geo: _Geo, vil: pd.DataFrame, n: int) -> pd.DataFrame:
         hosts = parts.greedy_spread(xy, np.where(rural, jun, 0), k, existing(("junior", "nine_year")), 1.0)
         add(kind, "village", hosts, placed.near(xy[hosts], 60, 200))
         rural[hosts] = False
-    hosts = parts.greedy_spread(
-        xy, np.where(rural, prim**0.4, 0), n_vil_pri, existing(("primary", "nine_year")), 1.5
-    )
+    hosts = parts.greedy_spread(xy, np.where(rural, prim**0.4, 0), n_vil_pri, existing(("primary", "nine_year")), 1.5)
     add("primary", "village", hosts, placed.near(xy[hosts], 60, 200))
     rural[hosts] = False
     g13 = vil["pupils_g1_3"].to_numpy()
@@ -418,13 +412,9 @@ def _equip(rng, sch: pd.DataFrame) -> None:
     tiny = typ == "teaching_point"
     village = sch["role"].eq("village").to_numpy() & ~tiny
     teach = ratio(0.5, 1.3, 0.4, 0.8) * std["teaching_area_m2"]
-    teach = np.maximum(
-        teach, np.where(tiny, rng.uniform(120, 260, n), np.where(town, 0, rng.uniform(280, 450, n)))
-    )
+    teach = np.maximum(teach, np.where(tiny, rng.uniform(120, 260, n), np.where(town, 0, rng.uniform(280, 450, n))))
     sports = ratio(0.5, 1.3, 0.4, 0.8) * std["sports_area_m2"]
-    sports = np.maximum(
-        sports, np.where(tiny, rng.uniform(200, 600, n), np.where(town, 0, rng.uniform(600, 1500, n)))
-    )
+    sports = np.maximum(sports, np.where(tiny, rng.uniform(200, 600, n), np.where(town, 0, rng.uniform(600, 1500, n))))
     boards = sch["role"].isin(["central", "seat"]).to_numpy() | ((typ == "nine_year") & ~town)
     boards |= (typ == "junior") & ~town
     per_boarder = np.select(
@@ -434,9 +424,7 @@ def _equip(rng, sch: pd.DataFrame) -> None:
     )
     living = np.round(per_boarder * sch["boarders"].to_numpy())
     beds = np.floor(living / rng.uniform(3.0, 4.0, n))
-    storeys = np.where(
-        town, rng.integers(4, 7, n), np.where(tiny, rng.integers(1, 3, n), rng.integers(2, 5, n))
-    )
+    storeys = np.where(town, rng.integers(4, 7, n), np.where(tiny, rng.integers(1, 3, n), rng.integers(2, 5, n)))
     footprint = (teach + living) / storeys
     # free land: next to nothing in town, enough in the countryside to fix the sports ground
     shortfall = np.maximum(std["sports_area_m2"] - sports, 0)
@@ -483,28 +471,20 @@ def _draw_sites(rng, geo: _Geo, vil, sch, n: int) -> pd.DataFrame:
     n_town = round(0.4 * n)
     placed = parts.Placer(rng, geo.inner, np.vstack([vil[["x", "y"]].to_numpy(), sch[["x", "y"]].to_numpy()]))
     town_xy = parts.town_site_points(rng, geo, n_town, sch[["x", "y"]].to_numpy())
-    pupils = np.bincount(
-        vil["twp"], vil[["pupils_g1_3", "pupils_g4_6", "pupils_g7_9"]].sum(axis=1), len(geo.seats)
-    )
+    pupils = np.bincount(vil["twp"], vil[["pupils_g1_3", "pupils_g4_6", "pupils_g7_9"]].sum(axis=1), len(geo.seats))
     order = 1 + np.argsort(-pupils[1:], kind="stable")
     seat_idx = np.resize(order, n - n_town)
     rows = [("town", p) for p in placed.near(town_xy, 30, 200)]
     rows += [("seat", p) for p in placed.near(geo.seats[seat_idx], 600, 2500)]
-    df = pd.DataFrame(
-        {"role": [r[0] for r in rows], "x": [r[1][0] for r in rows], "y": [r[1][1] for r in rows]}
-    )
+    df = pd.DataFrame({"role": [r[0] for r in rows], "x": [r[1][0] for r in rows], "y": [r[1][1] for r in rows]})
     town = df["role"].eq("town").to_numpy()
     allowed = np.empty(len(df), dtype=object)
     allowed[town] = np.resize(TOWN_SITE_TYPES, town.sum())
     allowed[~town] = np.resize(SEAT_SITE_TYPES, (~town).sum())
     df["allowed_types"] = allowed.astype(str)
     has_pri = df["allowed_types"].str.contains("primary").to_numpy()
-    choices_town = np.where(
-        has_pri, rng.choice([30, 36, 42, 48], len(df)), rng.choice([36, 42, 48, 54, 60], len(df))
-    )
-    choices_rural = np.where(
-        has_pri, rng.choice([12, 18, 24, 30], len(df)), rng.choice([18, 24, 30, 36], len(df))
-    )
+    choices_town = np.where(has_pri, rng.choice([30, 36, 42, 48], len(df)), rng.choice([36, 42, 48, 54, 60], len(df)))
+    choices_rural = np.where(has_pri, rng.choice([12, 18, 24, 30], len(df)), rng.choice([18, 24, 30, 36], len(df)))
     df["max_classes"] = np.where(town, choices_town, choices_rural).astype(np.int64)
     per_class = np.where(town, rng.uniform(450, 650, len(df)), rng.uniform(700, 1000, len(df)))
     df["site_area_m2"] = (np.round(df["max_classes"] * per_class / 10) * 10).astype(np.int64)
@@ -534,9 +514,7 @@ def _draw_roads(rng, geo: _Geo, vil, sch, sites) -> pd.DataFrame:
     length = np.hypot(*(xy[e[:, 0]] - xy[e[:, 1]]).T)
     mst = minimum_spanning_tree(coo_matrix((length, (e[:, 0], e[:, 1])), shape=(n, n))).tocoo()
     in_mst = np.zeros(len(e), bool)
-    mst_keys = set(
-        zip(np.minimum(mst.row, mst.col).tolist(), np.maximum(mst.row, mst.col).tolist(), strict=True)
-    )
+    mst_keys = set(zip(np.minimum(mst.row, mst.col).tolist(), np.maximum(mst.row, mst.col).tolist(), strict=True))
     in_mst[[i for i, (a, b) in enumerate(e.tolist()) if (a, b) in mst_keys]] = True
     keep = parts.beta_skeleton(xy, e, length, SKELETON_BETA)
     lines = shapely.linestrings(np.stack([xy[e[:, 0]], xy[e[:, 1]]], axis=1))
@@ -630,9 +608,7 @@ def _to_layers(geo: _Geo, vil, sch, sites, roads, crs: str) -> dict[str, gpd.Geo
         "villages": _points(vil, VILLAGE_COLUMNS, crs),
         "schools": _points(sch, SCHOOL_COLUMNS, crs),
         "candidate_sites": _points(sites, SITE_COLUMNS, crs),
-        "roads": gpd.GeoDataFrame(
-            roads[["road_class", "speed_kmh"]], geometry=roads["geometry"].to_numpy(), crs=crs
-        ),
+        "roads": gpd.GeoDataFrame(roads[["road_class", "speed_kmh"]], geometry=roads["geometry"].to_numpy(), crs=crs),
     }
 
 

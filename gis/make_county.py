@@ -31,9 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     scale = args.scale if args.scale is not None else args.villages / 1000
     t0 = time.perf_counter()
     try:
-        layers = countygen.make_county(
-            villages=args.villages, schools=args.schools, seed=args.seed, scale=scale
-        )
+        layers = countygen.make_county(villages=args.villages, schools=args.schools, seed=args.seed, scale=scale)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -19,20 +19,31 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from planner.diagnose import format_diagnosis
+from planner.assess.diagnose import format_diagnosis
+from planner.config.sources import load_scenario
 from planner.errors import InfeasibleError, PlannerError, ScenarioConflict
-from planner.pipeline import prepare, solve_problem, with_solver
-from planner.scenario import load_scenario
-from planner.write import FolderExists, check_target, write_diagnosis, write_run_folder
+from planner.outputs.folder import FolderExists, NotWritable, check_target, write_diagnosis, write_run_folder
+from planner.pipeline import prepare, run_clock, solve_problem, with_solver
+from planner.solve.clock import Clock
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="School layout and capacity planning optimiser (学校布局与学位规划).")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="School layout and capacity planning optimiser (学校布局与学位规划).",
+)
 err = Console(stderr=True)
 out = Console()
 
-STAGES = {"load": "Reading and validating inputs", "travel": "Computing travel distances", "checks": "Checking the scenario",
-          "model": "Building the model", "solve": "Solving (HiGHS/CBC)", "decode": "Decoding the plan",
-          "write": "Writing the run folder", "diagnose": "No plan: diagnosing (elastic model)"}
+STAGES = {
+    "load": "Reading and validating inputs",
+    "travel": "Computing travel distances",
+    "checks": "Checking the scenario",
+    "model": "Building the model",
+    "solve": "Solving (HiGHS/CBC)",
+    "decode": "Decoding the plan",
+    "write": "Writing the run folder",
+    "diagnose": "No plan: diagnosing (elastic model)",
+}
 
 
 def _fail(e: BaseException) -> None:
@@ -41,8 +52,29 @@ def _fail(e: BaseException) -> None:
 
 
 def _sigterm(signum, frame) -> None:  # pragma: no cover - exercised by a subprocess test
-    """SIGTERM stops a run like Ctrl-C: the solve is cancelled, nothing half-written."""
+    """SIGTERM while writing stops a run like Ctrl-C: nothing half-written."""
     raise KeyboardInterrupt
+
+
+@contextmanager
+def _stop_on_signal(clock: Clock, quiet: bool) -> Iterator[None]:
+    """While solving, the first Ctrl-C or SIGTERM stops the run's clock: the
+    solve winds down and keeps its best plan (written as ``interrupted``); a
+    second one aborts (nothing written)."""
+
+    def stop(signum, frame) -> None:  # pragma: no cover - exercised by a subprocess test
+        if clock.stopped:
+            raise KeyboardInterrupt
+        clock.request_stop()
+        if not quiet:
+            err.print("stopping: keeping the best plan found so far (again to abort)", highlight=False)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _explain(e: PlannerError, out_dir: Path, force: bool) -> None:
@@ -51,32 +83,29 @@ def _explain(e: PlannerError, out_dir: Path, force: bool) -> None:
     d = getattr(e, "diagnosis", None)
     if d is None:
         _fail(e)
+        return
     err.print(f"error: {e}", highlight=False, markup=False, soft_wrap=True)
     err.print(format_diagnosis(d, reasons=False), highlight=False, markup=False, soft_wrap=True)
     try:
         path = write_diagnosis(out_dir, d, force=force)
         err.print(f"diagnosis written to {path}", highlight=False, soft_wrap=True)
-    except (OSError, FolderExists) as w:
+    except (OSError, FolderExists, NotWritable) as w:
         err.print(f"diagnosis not written: {w}", highlight=False, soft_wrap=True)
     raise typer.Exit(e.exit_code)
 
 
 def _writers() -> tuple:
     """The core writers plus every appendix writer that is installed."""
-    from planner.write import write_core
+    from planner.outputs.appendix import APPENDIX_WRITERS
+    from planner.outputs.folder import write_core
 
-    ws = [write_core]
-    try:
-        from planner.appendix import APPENDIX_WRITERS
-    except ImportError:
-        APPENDIX_WRITERS = ()
-    return (*ws, *APPENDIX_WRITERS)
+    return (write_core, *APPENDIX_WRITERS)
 
 
 @contextmanager
 def _stage_log(on: bool) -> Iterator[None]:
-    """While solving, the planner's INFO log (each solve stage's seconds
-    and objective) goes to stderr when ``on`` (``--verbose``)."""
+    """While solving, the planner's INFO log (the plan of time, each stage's
+    seconds and objective) goes to stderr when ``on`` (``--verbose``)."""
     if not on:
         yield
         return
@@ -97,12 +126,16 @@ def _stage_log(on: bool) -> Iterator[None]:
 def run(
     scenario: Path = typer.Argument(..., help="scenario YAML"),
     out_dir: Path = typer.Option(..., "--out", help="run folder to write"),
-    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="seconds"),
+    time_limit: Optional[float] = typer.Option(
+        None, "--time-limit", help="seconds for the whole run: every stage, balance round and the diagnosis"
+    ),
     solver: Optional[str] = typer.Option(None, "--solver", help="highs or cbc"),
     gap: Optional[float] = typer.Option(None, "--gap", help="relative MIP gap, e.g. 0.005"),
     force: bool = typer.Option(False, "--force", help="replace an existing run folder"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress display"),
-    verbose: bool = typer.Option(False, "--verbose", help="log each solve stage's seconds and objective"),
+    verbose: bool = typer.Option(
+        False, "--verbose", help="log the plan of time and each solve stage's seconds and objective"
+    ),
 ) -> None:
     """Solve a scenario and write its run folder."""
     if solver not in (None, "highs", "cbc"):
@@ -111,40 +144,51 @@ def run(
     try:
         check_target(out_dir, force=force)
         scen = with_solver(load_scenario(scenario), time_limit=time_limit, solver=solver, gap=gap)
-        with err.status("starting", spinner="dots") as status:
+        clock = run_clock(scen)
+        with err.status("starting", spinner="dots") as status, _stage_log(verbose), _stop_on_signal(clock, quiet):
+
             def progress(stage: str) -> None:
                 if not quiet:
                     status.update(STAGES.get(stage, stage) + " ...")
                     err.print(f"[dim]·[/] {STAGES.get(stage, stage)}")
-            problem = prepare(scen, progress, explain=True)
+
+            problem = prepare(scen, progress, clock=clock)
             for w in problem.warnings:
                 err.print(f"[yellow]warning[/]: {w}", highlight=False)
-            with _stage_log(verbose):
-                run_ = solve_problem(problem, progress)
-            progress("write")
-            folder = write_run_folder(out_dir, run_.problem, run_.plan, run_.summary, force=force, writers=_writers())
+            run_ = solve_problem(problem, progress, clock)
+        if not quiet:
+            err.print(f"[dim]·[/] {STAGES['write']}")
+        folder = write_run_folder(out_dir, run_.problem, run_.plan, run_.summary, force=force, writers=_writers())
     except FolderExists as e:
         err.print(f"error: {e}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     except (InfeasibleError, ScenarioConflict) as e:
         _explain(e, out_dir, force)
     except PlannerError as e:
         _fail(e)
     except KeyboardInterrupt:
-        err.print(f"interrupted: nothing written ({out_dir} {'left as it was' if out_dir.exists() else 'not created'})",
-                  highlight=False, soft_wrap=True)
-        raise typer.Exit(1)
+        err.print(
+            f"interrupted: nothing written ({out_dir} {'left as it was' if out_dir.exists() else 'not created'})",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
     s = run_.summary
     if s["status"] in ("interrupted", "time_limit"):
         why = "interrupted" if s["status"] == "interrupted" else "time limit reached"
-        err.print(f"[yellow]{why}[/]: the run folder holds the best plan found so far (status {s['status']})",
-                  highlight=False, soft_wrap=True)
+        err.print(
+            f"[yellow]{why}[/]: the run folder holds the best plan found so far (status {s['status']})",
+            highlight=False,
+            soft_wrap=True,
+        )
     gap_txt = "n/a" if s["mip_gap"] is None else f"{100 * s['mip_gap']:.2f} %"
-    out.print(f"status {s['status']}, objective {s['objective']:,.1f}, gap {gap_txt}, "
-              f"cost {s['cost_10k_yuan']['total']:,.1f} (10k yuan); budget {s['budget_10k_yuan']} "
-              f"for {s['budget_covers']} costs: {s['cost_budgeted_10k_yuan']:,.1f} used")
+    out.print(
+        f"status {s['status']}, objective {s['objective']:,.1f}, gap {gap_txt}, "
+        f"cost {s['cost_10k_yuan']['total']:,.1f} (10k yuan); budget {s['budget_10k_yuan']} "
+        f"for {s['budget_covers']} costs: {s['cost_budgeted_10k_yuan']:,.1f} used"
+    )
     out.print(f"schools after: {s['counts_after']}")
     out.print(f"run folder: {folder.resolve()}")
 
@@ -158,8 +202,11 @@ def validate(scenario: Path = typer.Argument(..., help="scenario YAML")) -> None
         _fail(e)
     for w in problem.warnings:
         err.print(f"warning: {w}", highlight=False)
-    out.print(f"{scenario}: OK — {len(problem.villages)} villages, {len(problem.schools)} schools, "
-              f"{len(problem.candidates)} candidate sites, {len(problem.pairs)} pairs within limits")
+    out.print(
+        f"{scenario}: OK — {len(problem.villages)} villages, {len(problem.schools)} schools, "
+        f"{len(problem.candidates)} candidate sites, {len(problem.pairs)} pairs within limits",
+        soft_wrap=True,
+    )
 
 
 @app.command()
@@ -169,13 +216,13 @@ def compare(
     force: bool = typer.Option(False, "--force", help="replace an existing output folder"),
 ) -> None:
     """Compare run folders side by side (情景比较): compare.xlsx and compare.html."""
-    from planner.compare import write_compare
+    from planner.outputs.compare import write_compare
 
     try:
         folder = write_compare(folders, out_dir, force=force)
     except FolderExists as e:
         err.print(f"error: {e}", highlight=False)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     except PlannerError as e:
         _fail(e)
     out.print(f"compared {len(folders)} runs: {(folder / 'compare.html').resolve()}")
@@ -186,4 +233,4 @@ def main() -> None:  # pragma: no cover - console entry point
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -1,28 +1,33 @@
 """The stages wired in order, for the CLI, the tests and notebooks.
 
-scenario -> load -> travel -> checks -> model -> solve -> decode -> assess.
-Writing the run folder is left to the caller (:mod:`planner.write`).
+config -> data (load, travel, checks) -> model -> solve -> assess. Writing
+the run folder is left to the caller (:mod:`planner.outputs.folder`). One
+:class:`~planner.solve.clock.Clock` bounds a run: every solve, balance round
+and the diagnosis take their seconds from it.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-from planner.assess import summarise
-from planner.checks import presolve_checks
-from planner.decode import Plan, decode
-from planner.diagnose import diagnose
+from planner.assess.balance import balance_floors
+from planner.assess.decode import Plan, decode
+from planner.assess.diagnose import diagnose
+from planner.assess.summary import summarise
+from planner.config.scenario import Scenario
+from planner.config.sources import load_scenario
+from planner.data.checks import presolve_checks
+from planner.data.load import load_problem
+from planner.data.problem import Problem
+from planner.data.travel import attach_distances
 from planner.errors import InfeasibleError, Interrupted, NoPlanInTime, ScenarioConflict
-from planner.load import load_problem
-from planner.model import build_model
-from planner.model_standards import balance_floors
-from planner.problem import Problem
-from planner.regions import solve_county
-from planner.scenario import Scenario, load_scenario
-from planner.travel import attach_distances
+from planner.model.build import build_model
+from planner.solve.clock import Clock
+from planner.solve.status import Solution, SolveStatus
+from planner.solve.strategy import solve_model
 
 Progress = Callable[[str], None]
 
@@ -36,8 +41,9 @@ class Run:
     summary: dict
 
 
-def with_solver(scenario: Scenario, *, time_limit: float | None = None, solver: str | None = None,
-                gap: float | None = None) -> Scenario:
+def with_solver(
+    scenario: Scenario, *, time_limit: float | None = None, solver: str | None = None, gap: float | None = None
+) -> Scenario:
     """A copy of the scenario with command-line solver overrides applied."""
     upd = {k: v for k, v in (("time_limit_s", time_limit), ("name", solver), ("mip_gap", gap)) if v is not None}
     if not upd:
@@ -45,9 +51,17 @@ def with_solver(scenario: Scenario, *, time_limit: float | None = None, solver: 
     return scenario.model_copy(update={"solver": scenario.solver.model_copy(update=upd)})
 
 
-def prepare(scenario: Scenario | str | Path, progress: Progress = lambda s: None, *, explain: bool = False) -> Problem:
-    """Load and validate the inputs and attach pruned distances. With
-    ``explain``, a conflict found by the checks carries an elastic diagnosis."""
+def run_clock(scenario: Scenario) -> Clock:
+    """The clock of a run of ``scenario``: its whole time limit, from now."""
+    return Clock(scenario.solver.time_limit_s)
+
+
+def prepare(
+    scenario: Scenario | str | Path, progress: Progress = lambda s: None, *, clock: Clock | None = None
+) -> Problem:
+    """Load and validate the inputs and attach pruned distances. With a
+    ``clock``, a conflict found by the checks carries an elastic diagnosis
+    made within it."""
     scen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     progress("load")
     problem = load_problem(scen)
@@ -57,43 +71,84 @@ def prepare(scenario: Scenario | str | Path, progress: Progress = lambda s: None
     try:
         presolve_checks(problem)
     except ScenarioConflict as e:
-        if explain:
+        if clock is not None:
             progress("diagnose")
-            e.diagnosis = diagnose(problem, reasons=e.reasons, stage="checks")
+            e.diagnosis = diagnose(problem, clock, reasons=e.reasons, stage="checks")
         raise
     return problem
 
 
-def solve_problem(problem: Problem, progress: Progress = lambda s: None, *, floors: dict | None = None,
-                  round_: int = 1) -> Run:
-    """Build, solve, decode and summarise; raise if no plan was found. While
-    an indicator's assessed CV exceeds its limit, re-solve with its floor
-    raised (``floors``; at most ``indicators.balance_rounds`` solves)."""
+def _no_plan(problem: Problem, sol: Solution, clock: Clock, progress: Progress) -> Exception:
+    """The error for a solve that found no plan."""
+    name = problem.scenario.name
+    if sol.interrupted:
+        return Interrupted(f"Interrupted after {sol.seconds:.1f} s, before any plan was found for '{name}'.")
+    if sol.status is not SolveStatus.INFEASIBLE:
+        return NoPlanInTime(
+            f"No plan found for '{name}' within the time limit of "
+            f"{problem.scenario.solver.time_limit_s:g} s ({sol.message}); "
+            "allow more time with --time-limit or solver.time_limit_s."
+        )
+    progress("diagnose")
+    return InfeasibleError(
+        f"The solver proved scenario '{name}' infeasible after {sol.seconds:.1f} s.", diagnose(problem, clock)
+    )
+
+
+def solve_once(problem: Problem, clock: Clock, floors: dict | None, progress: Progress) -> tuple[Run | None, Solution]:
+    """Build, solve, decode and summarise one round (``floors``: raised
+    indicator floors for balance); no run without a plan."""
     progress("model")
     t0 = time.perf_counter()
     model = build_model(problem, floors)
     build_s = time.perf_counter() - t0
     progress("solve")
-    result = solve_county(model, problem, floors)
-    if not result.has_plan:
-        name = problem.scenario.name
-        if "nterrupt" in result.message:
-            raise Interrupted(f"Interrupted after {result.seconds:.1f} s, before any plan was found for '{name}'.")
-        if result.status != "infeasible":
-            raise NoPlanInTime(f"No plan found for '{name}' within the time limit of "
-                               f"{problem.scenario.solver.time_limit_s:g} s ({result.message}); "
-                               "allow more time with --time-limit or solver.time_limit_s.")
-        progress("diagnose")
-        raise InfeasibleError(f"The solver proved scenario '{name}' infeasible after {result.seconds:.1f} s.",
-                              diagnose(problem))
+    sol = solve_model(model, problem, clock, floors)
+    if not sol.has_plan:
+        return None, sol
     progress("decode")
-    plan = decode(model, problem, result, build_seconds=build_s)
-    run = Run(problem, plan, summarise(problem, plan))
-    raised = balance_floors(problem.sites, plan.schools, problem.scenario)  # issue 6: balance rounds
-    if raised and problem.scenario.indicators.enabled and round_ < problem.scenario.indicators.balance_rounds:
-        merged = {k: {lv: max(f, (floors or {}).get(k, {}).get(lv, 1.0)) for lv, f in v.items()} for k, v in raised.items()}
-        return solve_problem(problem, progress, floors={**(floors or {}), **merged}, round_=round_ + 1)
-    run.summary["indicators"].update(solves=round_, balance_floors=floors or {})
+    plan = decode(model, problem, sol, build_seconds=build_s)
+    return Run(problem, plan, summarise(problem, plan)), sol
+
+
+def solve_problem(problem: Problem, progress: Progress = lambda s: None, clock: Clock | None = None) -> Run:
+    """Solve within ``clock`` (default: the scenario's time limit from now);
+    raise if no plan was found. While an indicator's assessed CV exceeds its
+    limit, solve again with its floor raised (at most
+    ``indicators.balance_rounds`` solves, while the clock has
+    ``solver.tuning.balance.min_round_s`` left); a round without a plan
+    leaves the last round's plan."""
+    clock = clock or run_clock(problem.scenario)
+    ind, tuning = problem.scenario.indicators, problem.scenario.solver.tuning.balance
+    floors: dict | None = None
+    run, sol = solve_once(problem, clock, floors, progress)
+    if run is None:
+        raise _no_plan(problem, sol, clock, progress)
+    rounds, note = 1, None
+    while ind.enabled and rounds < ind.balance_rounds and not sol.interrupted:
+        raised = balance_floors(problem.sites, run.plan.schools, problem.scenario)
+        if not raised:
+            break
+        if clock.done(tuning.min_round_s):
+            note = (
+                f"balance: a CV is above its limit after {rounds} solve(s), and {clock.left():.0f} s is too little "
+                "for another round; allow more time with --time-limit"
+            )
+            break
+        merged = {
+            k: {lv: max(f, (floors or {}).get(k, {}).get(lv, 1.0)) for lv, f in v.items()} for k, v in raised.items()
+        }
+        trial = {**(floors or {}), **merged}
+        nxt, sol = solve_once(problem, clock, trial, progress)
+        if nxt is None:
+            note = f"balance: round {rounds + 1} found no plan in the time left; the plan is round {rounds}'s"
+            if sol.interrupted:
+                run.summary["status"] = SolveStatus.INTERRUPTED.value
+            break
+        floors, run, rounds = trial, nxt, rounds + 1
+    run.summary["indicators"].update(solves=rounds, balance_floors=floors or {})
+    if note:
+        run.summary["warnings"].append(note)
     return run
 
 
@@ -101,4 +156,5 @@ def run_scenario(scenario: Scenario | str | Path, progress: Progress = lambda s:
     """Everything but writing: the one-call entry point for code and notebooks."""
     scen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     scen = with_solver(scen, **overrides)
-    return solve_problem(prepare(scen, progress), progress)
+    clock = run_clock(scen)
+    return solve_problem(prepare(scen, progress), progress, clock)

@@ -75,13 +75,18 @@ def _check_assignments(scen, villages, schools, assign, out):
     for r in assign.itertuples():
         t = type_after.get(r.school_id, "missing")
         if r.band not in TEACHES.get(t, set()) and not (
-                t == "teaching_point" and r.band == "g4_6" and scen["policy"].get("teaching_point_takes_g4_6")):
+            t == "teaching_point" and r.band == "g4_6" and scen["policy"].get("teaching_point_takes_g4_6")
+        ):
             out.append(f"compatibility: {r.village_id} {r.band} assigned to {r.school_id} of type {t}")
         if r.distance_km > _limit(scen, r.band) + 1e-6:
-            out.append(f"distance limit: {r.village_id} {r.band} travels {r.distance_km} km > {_limit(scen, r.band)} km")
+            out.append(
+                f"distance limit: {r.village_id} {r.band} travels {r.distance_km} km > {_limit(scen, r.band)} km"
+            )
         walk = float(scen["policy"]["walk_limit_km"][r.band])
         if bool(r.boards) != (r.distance_km > walk):
-            out.append(f"boarding flag: {r.village_id} {r.band} at {r.distance_km} km, walk limit {walk}, boards={r.boards}")
+            out.append(
+                f"boarding flag: {r.village_id} {r.band} at {r.distance_km} km, walk limit {walk}, boards={r.boards}"
+            )
 
 
 def _check_distances(scen, villages, sites, assign, out):
@@ -98,7 +103,9 @@ def _check_distances(scen, villages, sites, assign, out):
 
 
 def _enrolment(assign: pd.DataFrame) -> pd.DataFrame:
-    e = assign.pivot_table(index="school_id", columns="band", values="pupils", aggfunc="sum").reindex(columns=list(BANDS))
+    e = assign.pivot_table(index="school_id", columns="band", values="pupils", aggfunc="sum").reindex(
+        columns=list(BANDS)
+    )
     return e.fillna(0.0)
 
 
@@ -135,8 +142,14 @@ def _check_schools(scen, sites, schools, assign, summary, out):
                 out.append(f"school_cap: {sid} has {prim[sid] + jun[sid]} pupils > {cap} ({r['type_after']})")
         elif prim[sid] + jun[sid] > TOL:
             out.append(f"closed school {sid} still has pupils")
-        if caps.get("use_site_max_classes", True) and r["classes_primary"] + r["classes_junior"] > site.at[sid, "max_classes"]:
-            out.append(f"site_classes: {sid} {r['classes_primary'] + r['classes_junior']} classes > {site.at[sid, 'max_classes']}")
+        if (
+            caps.get("use_site_max_classes", True)
+            and r["classes_primary"] + r["classes_junior"] > site.at[sid, "max_classes"]
+        ):
+            out.append(
+                f"site_classes: {sid} {r['classes_primary'] + r['classes_junior']} classes "
+                f"> {site.at[sid, 'max_classes']}"
+            )
         if not st.get("enabled", True):
             continue
         for kind in ("teaching", "sports"):
@@ -153,8 +166,12 @@ def _check_schools(scen, sites, schools, assign, summary, out):
         if have + 0.05 < need:
             out.append(f"living_area: {sid} has {have:.1f} m² < {need:.1f} m² for {boarders} boarders")
         floors = st["building_floors"]
-        free = max(0.0, site.at[sid, "site_area_m2"] - site.at[sid, "sports_area_m2"]
-                   - (site.at[sid, "teaching_area_m2"] + site.at[sid, "living_area_m2"]) / floors)
+        free = max(
+            0.0,
+            site.at[sid, "site_area_m2"]
+            - site.at[sid, "sports_area_m2"]
+            - (site.at[sid, "teaching_area_m2"] + site.at[sid, "living_area_m2"]) / floors,
+        )
         used = (r["teaching_area_added_m2"] + r["living_area_added_m2"]) / floors + r["sports_area_added_m2"]
         if used > free + 0.05:
             out.append(f"site_room: {sid} needs {used:.1f} m² of site but {free:.1f} m² is free")
@@ -176,7 +193,12 @@ def _check_types(scen, sites, schools, out):
             ok = after in pol["moves"].get(before, [before, "closed"])
             keep = pol.get("keep_schools_with_pupils_at_least")
             now = sum(site.at[sid, f"pupils_{b}"] for b in BANDS)
-            if keep is not None and before in ("teaching_point", "primary") and now >= keep and after in ("closed", "teaching_point"):
+            if (
+                keep is not None
+                and before in ("teaching_point", "primary")
+                and now >= keep
+                and after in ("closed", "teaching_point")
+            ):
                 out.append(f"keep rule: {sid} had {now} pupils (>= {keep}) but is {after}")
         if fixed is None and not ok:
             out.append(f"moves: {sid} may not go from {before} to {after}")
@@ -195,23 +217,36 @@ def _check_budget(scen, sites, schools, summary, out):
     c = scen["costs"]
     s = schools.set_index("school_id")
     site = sites.set_index("id")
-    cost = {k: float((s[f"{k}_area_added_m2"] * c[f"{k}_yuan_per_m2"] / 1e4).sum()) for k in ("teaching", "living", "sports")}
+    cost = {
+        k: float((s[f"{k}_area_added_m2"] * c[f"{k}_yuan_per_m2"] / 1e4).sum())
+        for k in ("teaching", "living", "sports")
+    }
     new = s[(site.loc[s.index, "kind"] == "candidate").to_numpy() & (s["type_after"] != "closed").to_numpy()]
     cost["new_build"] = float(sum(c["new_build_10k_yuan"][t] for t in new["type_after"]))
     cost["land"] = float(site.loc[new.index, "land_cost_10k_yuan"].sum())
     ex = s[(site.loc[s.index, "kind"] == "school").to_numpy()]
-    up = ex[(ex["type_after"] != ex["type_before"]) & ex["type_after"].isin(["primary", "junior", "nine_year"])
-            & ~((ex["type_before"] == "nine_year") & (ex["type_after"] == "junior"))]
+    up = ex[
+        (ex["type_after"] != ex["type_before"])
+        & ex["type_after"].isin(["primary", "junior", "nine_year"])
+        & ~((ex["type_before"] == "nine_year") & (ex["type_after"] == "junior"))
+    ]
     cost["upgrade"] = len(up) * float(c["upgrade_10k_yuan"])
     ic = scen.get("indicators", {}).get("costs")
-    if ic and scen["indicators"].get("enabled", True) and "equipment_bought_yuan" in s.columns:  # issue 6: staff, equipment and rooms, at the unit costs
+    if (
+        ic and scen["indicators"].get("enabled", True) and "equipment_bought_yuan" in s.columns
+    ):  # issue 6: staff, equipment and rooms, at the unit costs
         cost["equipment"] = float(s["equipment_bought_yuan"].sum()) / 1e4
         cost["multimedia"] = ic["multimedia_room_10k_yuan"] * float(s["multimedia_rooms_added"].sum())
-        cost["rooms"] = float(ic["music_room_10k_yuan"] * s["music_rooms_added"].sum() + ic["art_room_10k_yuan"] * s["art_rooms_added"].sum())
-        cost["teachers"] = float(ic["hire_10k_yuan"]["qualified"] * s["hired_qualified"].sum()
-                                 + ic["hire_10k_yuan"]["pe_art"] * s["hired_pe_art"].sum()
-                                 + ic["backbone_training_10k_yuan"] * s["trained_backbone"].sum()
-                                 + ic["transfer_10k_yuan"] * s["moved_in_teachers"].sum())
+        cost["rooms"] = float(
+            ic["music_room_10k_yuan"] * s["music_rooms_added"].sum()
+            + ic["art_room_10k_yuan"] * s["art_rooms_added"].sum()
+        )
+        cost["teachers"] = float(
+            ic["hire_10k_yuan"]["qualified"] * s["hired_qualified"].sum()
+            + ic["hire_10k_yuan"]["pe_art"] * s["hired_pe_art"].sum()
+            + ic["backbone_training_10k_yuan"] * s["trained_backbone"].sum()
+            + ic["transfer_10k_yuan"] * s["moved_in_teachers"].sum()
+        )
     total = sum(cost.values())
     budget = scen["budget"].get("total_10k_yuan")
     building = ("teaching", "living", "sports", "new_build", "upgrade", "land")
@@ -229,7 +264,9 @@ def _check_budget(scen, sites, schools, summary, out):
 
 def _sites(manifest: dict) -> pd.DataFrame:
     schools = _layer(manifest, "schools")
-    schools = schools.rename(columns={"school_id": "id", "type": "type_before"}).assign(kind="school", land_cost_10k_yuan=0.0)
+    schools = schools.rename(columns={"school_id": "id", "type": "type_before"}).assign(
+        kind="school", land_cost_10k_yuan=0.0
+    )
     schools["allowed"] = [()] * len(schools)
     cands = _layer(manifest, "candidate_sites")
     if cands is None or cands.empty:

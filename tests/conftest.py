@@ -8,8 +8,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import pytest  # noqa: E402
 
+from planner.outputs.folder import write_run_folder  # noqa: E402
 from planner.pipeline import run_scenario  # noqa: E402
-from planner.write import write_run_folder  # noqa: E402
 
 
 @pytest.fixture

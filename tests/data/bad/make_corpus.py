@@ -35,22 +35,54 @@ VILLAGES = [
     dict(village_id="V03", name="南村", township="乙镇", x=3.0, y=-1.0, pupils_g1_3=40, pupils_g4_6=35, pupils_g7_9=30),
     dict(village_id="V04", name="北村", township="乙镇", x=4.0, y=1.0, pupils_g1_3=15, pupils_g4_6=14, pupils_g7_9=12),
 ]
-SCHOOL_ZERO = dict(classes_primary=6, classes_junior=0, pupils_g1_3=0, pupils_g4_6=0, pupils_g7_9=0,
-                   teaching_area_m2=2000, living_area_m2=500, sports_area_m2=3000, site_area_m2=20000,
-                   boarding_beds=0, max_classes=24)
+SCHOOL_ZERO = dict(
+    classes_primary=6,
+    classes_junior=0,
+    pupils_g1_3=0,
+    pupils_g4_6=0,
+    pupils_g7_9=0,
+    teaching_area_m2=2000,
+    living_area_m2=500,
+    sports_area_m2=3000,
+    site_area_m2=20000,
+    boarding_beds=0,
+    max_classes=24,
+)
 SCHOOLS = [
     dict(school_id="S01", name="甲镇中心小学", township="甲镇", type="primary", x=0.5, y=0.2, **SCHOOL_ZERO),
-    dict(school_id="S02", name="乙镇中学", township="乙镇", type="junior", x=3.2, y=0.0,
-         **{**SCHOOL_ZERO, "classes_primary": 0, "classes_junior": 6}),
+    dict(
+        school_id="S02",
+        name="乙镇中学",
+        township="乙镇",
+        type="junior",
+        x=3.2,
+        y=0.0,
+        **{**SCHOOL_ZERO, "classes_primary": 0, "classes_junior": 6},
+    ),
     dict(school_id="S03", name="乙镇小学", township="乙镇", type="primary", x=3.5, y=-0.5, **SCHOOL_ZERO),
 ]
-SITES = [dict(site_id="C01", name="新区学校", township="甲镇", allowed_types="primary,junior,nine_year", x=2.0, y=0.0,
-              max_classes=36, site_area_m2=30000, land_cost_10k_yuan=200)]
+SITES = [
+    dict(
+        site_id="C01",
+        name="新区学校",
+        township="甲镇",
+        allowed_types="primary,junior,nine_year",
+        x=2.0,
+        y=0.0,
+        max_classes=36,
+        site_area_m2=30000,
+        land_cost_10k_yuan=200,
+    )
+]
 
 BASE_SCENARIO = {
     "name": "bad-corpus-base",
-    "data": {"villages": {"path": "villages.csv"}, "schools": {"path": "schools.csv"},
-             "candidate_sites": {"path": "candidate_sites.csv"}, "boundary": {"path": "boundary.geojson"}},
+    "data": {
+        "villages": {"path": "villages.csv"},
+        "schools": {"path": "schools.csv"},
+        "candidate_sites": {"path": "candidate_sites.csv"},
+        "boundary": {"path": "boundary.geojson"},
+    },
     "solver": {"time_limit_s": 20, "threads": 1, "mip_gap": 0.0},
 }
 
@@ -76,8 +108,12 @@ def write_boundary(path: Path, half_km: float = 10.0) -> None:
     x0, x1 = LON0 - half_km * KM_LON, LON0 + half_km * KM_LON
     y0, y1 = LAT0 - half_km * KM_LAT, LAT0 + half_km * KM_LAT
     ring = [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
-    doc = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "县界"},
-                                                      "geometry": {"type": "Polygon", "coordinates": [ring]}}]}
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": {"name": "县界"}, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+        ],
+    }
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
 
 
@@ -125,8 +161,11 @@ def case_missing_layer(d: Path) -> None:
 
     base(d, scenario={"data": {"villages": {"path": "county.gpkg", "layer": "vilages"}}})
     rows = _lonlat(VILLAGES)
-    g = gpd.GeoDataFrame([{k: v for k, v in r.items() if k not in ("lon", "lat")} for r in rows],
-                         geometry=[Point(r["lon"], r["lat"]) for r in rows], crs="EPSG:4326")
+    g = gpd.GeoDataFrame(
+        [{k: v for k, v in r.items() if k not in ("lon", "lat")} for r in rows],
+        geometry=[Point(r["lon"], r["lat"]) for r in rows],
+        crs="EPSG:4326",
+    )
     g.to_file(d / "county.gpkg", layer="villages", driver="GPKG")
     (d / "villages.csv").unlink()
 
@@ -161,8 +200,10 @@ def case_unknown_school_type(d: Path) -> None:
 
 def _projected(rows: list[dict], x: str, y: str) -> list[dict]:
     """The rows with x/y (km) as projected metres (UTM-like numbers) in columns ``x`` and ``y``."""
-    return [{**{k: v for k, v in r.items() if k not in ("x", "y")}, x: 500000 + r["x"] * 1000,
-             y: 2408000 + r["y"] * 1000} for r in rows]
+    return [
+        {**{k: v for k, v in r.items() if k not in ("x", "y")}, x: 500000 + r["x"] * 1000, y: 2408000 + r["y"] * 1000}
+        for r in rows
+    ]
 
 
 def case_outside_boundary(d: Path) -> None:
@@ -201,8 +242,10 @@ def case_no_crs(d: Path) -> None:
 
     base(d, scenario={"data": {"schools": {"path": "schools.fgb"}}})
     rows = _lonlat(SCHOOLS)
-    g = gpd.GeoDataFrame([{k: v for k, v in r.items() if k not in ("lon", "lat")} for r in rows],
-                         geometry=[Point(r["lon"], r["lat"]) for r in rows])
+    g = gpd.GeoDataFrame(
+        [{k: v for k, v in r.items() if k not in ("lon", "lat")} for r in rows],
+        geometry=[Point(r["lon"], r["lat"]) for r in rows],
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "'crs' was not provided": the point of the case
         pyogrio.write_dataframe(g, d / "schools.fgb", driver="FlatGeobuf")
@@ -247,7 +290,11 @@ def case_fixed_unknown(d: Path) -> None:
 
 def case_od_unknown_ids(d: Path) -> None:
     base(d, scenario={"data": {"distances": "od.csv"}})
-    rows = [dict(origin_id=v["village_id"], destination_id=s["school_id"], distance_km=2.5) for v in VILLAGES for s in SCHOOLS]
+    rows = [
+        dict(origin_id=v["village_id"], destination_id=s["school_id"], distance_km=2.5)
+        for v in VILLAGES
+        for s in SCHOOLS
+    ]
     rows.insert(1, dict(origin_id="V99", destination_id="S01", distance_km=1.0))
     rows.append(dict(origin_id="V01", destination_id="S7", distance_km=1.0))
     write_csv(d / "od.csv", rows)
@@ -282,32 +329,70 @@ CASES: dict[str, tuple[int, list[str]]] = {
     "missing_file": (2, ["villages.csv", "layer villages", "file not found"]),
     "missing_layer": (2, ["county.gpkg", "layer vilages", "layer not found", "the file has: villages"]),
     "missing_column": (2, ["villages.csv", "layer villages", "column pupils_g4_6", "missing column 'pupils_g4_6'"]),
-    "wrong_type": (2, ["schools.csv", "layer schools", "row 2 (id S02)", "column teaching_area_m2",
-                       "expected a number >= 0, got '两千'"]),
+    "wrong_type": (
+        2,
+        [
+            "schools.csv",
+            "layer schools",
+            "row 2 (id S02)",
+            "column teaching_area_m2",
+            "expected a number >= 0, got '两千'",
+        ],
+    ),
     "pupils_negative": (2, ["villages.csv", "row 3 (id V03)", "column pupils_g1_3", "got -40 (negative)"]),
     "pupils_fractional": (2, ["villages.csv", "row 2 (id V02)", "column pupils_g7_9", "got 17.5 (fractional)"]),
-    "pupils_missing": (2, ["villages.csv", "row 4 (id V04)", "column pupils_g4_6", "is missing (expected a whole number"]),
-    "duplicate_ids": (2, ["villages.csv", "row 3 (id V02)", "column village_id", "duplicate id 'V02' (first at row 2)"]),
+    "pupils_missing": (
+        2,
+        ["villages.csv", "row 4 (id V04)", "column pupils_g4_6", "is missing (expected a whole number"],
+    ),
+    "duplicate_ids": (
+        2,
+        ["villages.csv", "row 3 (id V02)", "column village_id", "duplicate id 'V02' (first at row 2)"],
+    ),
     "unknown_school_type": (2, ["schools.csv", "row 3 (id S03)", "column type", "unknown school type 'middle_school'"]),
     "outside_boundary": (2, ["villages.csv", "layer villages", "row 4 (id V04)", "outside the county boundary"]),
     "xy_without_crs": (2, ["villages.csv", "column x", "x/y columns need a CRS", "crs: EPSG:4547"]),
     "lonlat_swapped": (2, ["villages.csv", "layer villages", "row 1 (id V01)", "look swapped"]),
     "lonlat_out_of_range": (2, ["villages.csv", "row 2 (id V02)", "column lat", "latitude 121.77 is out of range"]),
-    "projected_as_degrees": (2, ["schools.csv", "layer schools", "row 1 (id S01)", "projected numbers labelled as degrees"]),
+    "projected_as_degrees": (
+        2,
+        ["schools.csv", "layer schools", "row 1 (id S01)", "projected numbers labelled as degrees"],
+    ),
     "no_crs": (2, ["schools.fgb", "layer schools", "has no CRS"]),
     "empty_layer": (2, ["schools.csv", "layer schools", "layer is empty"]),
     "yaml_syntax": (2, ["scenario.yaml", "line ", "YAML syntax error"]),
     "yaml_duplicate_key": (2, ["scenario.yaml", "line ", "key 'solver' is given twice"]),
     "unknown_key": (2, ["scenario.yaml", "line ", "key caps.class_sise", "did you mean 'class_size'?"]),
-    "wrong_value_type": (2, ["scenario.yaml", "key solver.time_limit_s", "got 'ten minutes'", "key targets.primary",
-                             "expected a count"]),
+    "wrong_value_type": (
+        2,
+        ["scenario.yaml", "key solver.time_limit_s", "got 'ten minutes'", "key targets.primary", "expected a count"],
+    ),
     "extends_cycle": (2, ["'extends' cycle", "scenario.yaml -> parent.yaml -> scenario.yaml"]),
     "extends_missing": (2, ["scenario.yaml", "line 1", "key extends", "which does not exist"]),
     "fixed_unknown": (2, ["scenario.yaml", "key fixed.S09", "unknown school or site 'S09'"]),
-    "od_unknown_ids": (2, ["od.csv", "layer distances", "row 2", "column origin_id", "unknown village 'V99'",
-                           "column destination_id", "unknown school or site 'S7'"]),
-    "many_mistakes": (2, ["5 problem(s)", "row 1 (id V01), column pupils_g1_3", "row 4 (id V01), column village_id",
-                          "unknown school type '高中'", "row 2 (id S02), column max_classes", "unknown school or site 'S9'"]),
+    "od_unknown_ids": (
+        2,
+        [
+            "od.csv",
+            "layer distances",
+            "row 2",
+            "column origin_id",
+            "unknown village 'V99'",
+            "column destination_id",
+            "unknown school or site 'S7'",
+        ],
+    ),
+    "many_mistakes": (
+        2,
+        [
+            "5 problem(s)",
+            "row 1 (id V01), column pupils_g1_3",
+            "row 4 (id V01), column village_id",
+            "unknown school type '高中'",
+            "row 2 (id S02), column max_classes",
+            "unknown school or site 'S9'",
+        ],
+    ),
     "target_above_sites": (3, ["target junior = 4, but only 2 sites may be junior", "target junior"]),
     "capacity_below_pupils": (3, ["all bands: 289 pupils, but the sites within reach hold at most 240"]),
     "village_out_of_reach": (3, ["have no school type that may teach g1_3 within the 0.5 km limit"]),
@@ -330,5 +415,5 @@ def build(root: Path = HERE) -> dict[str, Path]:
 
 
 if __name__ == "__main__":
-    for name, path in build(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE).items():
+    for path in build(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE).values():
         print(path)

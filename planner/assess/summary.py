@@ -1,0 +1,82 @@
+"""Assess: the headline figures of a plan, before and after, for summary.json.
+
+Everything here is recomputed from the plan's tables and the problem's data
+(not from model variables), so the summary reports what the plan does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from planner.assess.decode import Plan, counts_by_type
+from planner.assess.indicators import assessment, before_table, shortfall_summary, shortfalls
+from planner.data.problem import Problem
+from planner.domain import ACTIONS, AREA_KINDS, BANDS, TYPES
+
+
+def _by_band(series: pd.Series, fill: float = 0.0) -> dict[str, float]:
+    return {b: round(float(series.get(b, fill)), 4) for b in BANDS}
+
+
+def trip_figures(assign: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Pupil-km, mean and max trip by band (weighted by pupils)."""
+    a = assign.assign(pkm=assign["pupils"] * assign["distance_km"])
+    g = a.groupby("band")
+    pkm = g["pkm"].sum()
+    pupils = g["pupils"].sum()
+    mean = (pkm / pupils.replace(0, np.nan)).fillna(0.0)
+    mx = a[a["pupils"] > 1e-9].groupby("band")["distance_km"].max()
+    return {"pupil_km": _by_band(pkm), "mean_trip_km": _by_band(mean), "max_trip_km": _by_band(mx)}
+
+
+def target_report(problem: Problem, counts: dict[str, int]) -> dict[str, dict]:
+    """Each target with its bounds and the count reached."""
+    out = {}
+    for t in TYPES:
+        lo, hi = problem.scenario.target_bounds(t)
+        if lo is None and hi is None:
+            continue
+        ok = (lo is None or counts[t] >= lo) and (hi is None or counts[t] <= hi)
+        out[t] = {"min": lo, "max": hi, "after": counts[t], "met": bool(ok)}
+    return out
+
+
+def summarise(problem: Problem, plan: Plan) -> dict:
+    """The run's summary.json content (indicators are added by the assessment of standards)."""
+    scen, res, s = problem.scenario, plan.result, plan.schools
+    before = counts_by_type(problem.schools["type_before"])
+    after = counts_by_type(s["type_after"])
+    pupils = {b: round(float(problem.villages[f"pupils_{b}"].sum()), 3) for b in BANDS}
+    board = plan.assignments[plan.assignments["boards"]].groupby("band")["pupils"].sum()
+    boarders = {**_by_band(board), "total": round(float(board.sum()), 3)}
+    actions = s["action"].value_counts()
+    return {
+        "scenario": scen.name,
+        "title": scen.title,
+        "target_year": scen.target_year,
+        "status": res.status.value,
+        "objective": res.objective,
+        "best_bound": res.bound,
+        "mip_gap": res.gap,
+        "solver": res.solver,
+        "solve_method": res.message,  # e.g. "regional (21 regions): ..." or "staged: ..."
+        "solve_seconds": round(res.seconds, 3),
+        "build_seconds": round(plan.build_seconds, 3),
+        "model_size": plan.model_size,
+        "counts_before": before,
+        "counts_after": after,
+        "targets": target_report(problem, after),
+        "actions": {a: int(actions.get(a, 0)) for a in ACTIONS},
+        "cost_10k_yuan": plan.cost_10k_yuan,
+        "budget_10k_yuan": scen.budget.total_10k_yuan,
+        "budget_covers": scen.budget.covers,
+        "cost_budgeted_10k_yuan": round(scen.budget.budgeted(plan.cost_10k_yuan), 4),
+        "pupils": {**pupils, "total": round(sum(pupils.values()), 3)},
+        "boarders": boarders,
+        **trip_figures(plan.assignments),
+        "added_area_m2": {k: round(float(s[f"{k}_area_added_m2"].sum()), 2) for k in AREA_KINDS},
+        "indicators": assessment(problem.sites, before_table(problem.sites), s, scen),
+        "shortfalls": shortfall_summary(shortfalls(problem.sites, s, scen)),
+        "warnings": list(problem.warnings),
+    }

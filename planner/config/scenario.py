@@ -1,0 +1,292 @@
+"""The scenario: a frozen, validated :class:`Scenario` (read from YAML by
+:mod:`planner.config.sources`).
+
+Every default below is the national or Fangcheng figure of STANDARDS.md, so a
+scenario only says what differs. Unknown keys are errors with a did-you-mean,
+because a typo in a cap silently ignored would produce a wrong plan; every
+number is range-checked, so a value no plan can honour (a class of 0 pupils, a
+negative budget) is bad input, not an infeasible scenario.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal, Optional, TypeAlias
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from planner.config.tuning import SolveTuning
+from planner.domain import BANDS, CONSTRUCTION_COSTS
+
+if TYPE_CHECKING:  # keys the code looks up by plain strings (a band, a level, a type)
+    Band: TypeAlias = str
+    SchoolType: TypeAlias = str
+    TypeOrClosed: TypeAlias = str
+    Level: TypeAlias = str
+    Category: TypeAlias = str
+else:  # validated against the vocabulary when a scenario is read
+    Band = Literal["g1_3", "g4_6", "g7_9"]
+    SchoolType = Literal["teaching_point", "primary", "junior", "nine_year"]
+    TypeOrClosed = Literal["teaching_point", "primary", "junior", "nine_year", "closed"]
+    Level = Literal["primary", "junior"]
+    Category = Literal[
+        "teaching", "living", "sports", "new_build", "upgrade", "land", "equipment", "multimedia", "rooms", "teachers"
+    ]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Positive = Annotated[float, Field(gt=0)]
+"""A number above zero (a limit, a rate that divides)."""
+NonNegative = Annotated[float, Field(ge=0)]
+"""A number of zero or more (an area, a cost, a weight)."""
+Count = Annotated[int, Field(ge=0)]
+"""A whole number of zero or more."""
+PositiveCount = Annotated[int, Field(ge=1)]
+"""A whole number of one or more (a cap)."""
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class LayerRef(_Frozen):
+    """Where one layer lives: a GeoPackage layer, a GeoJSON/Shapefile or a CSV."""
+
+    path: str
+    layer: Optional[str] = None
+
+
+class DataConfig(_Frozen):
+    """Input layers. ``gpkg`` is the default file for every layer not named."""
+
+    gpkg: Optional[str] = None
+    villages: Optional[LayerRef] = None
+    schools: Optional[LayerRef] = None
+    candidate_sites: Optional[LayerRef] = None
+    roads: Optional[LayerRef] = None
+    boundary: Optional[LayerRef] = None
+    townships: Optional[LayerRef] = None
+    distances: Optional[str] = None
+    crs: Optional[str] = Field(None, description="CRS of x/y columns in CSV layers")
+    metric_crs: Optional[str] = Field(
+        None, description="CRS distances are taken in; default: the layers' own if metric, else UTM"
+    )
+
+
+class TravelConfig(_Frozen):
+    """How distances are taken. A limit in minutes is set per band in
+    ``policy.max_trip_minutes`` (road minutes from ``speed_kmh``, else
+    ``default_speed_kmh``); every distance itself stays in km."""
+
+    detour_factor: float = Field(1.3, ge=1.0)
+    use_roads: bool = True
+    default_speed_kmh: float = Field(30.0, gt=0)
+
+
+class PolicyConfig(_Frozen):
+    """Who may go where, and how catchments are drawn."""
+
+    assignment: dict[Band, Literal["whole", "split"]] = dict.fromkeys(BANDS, "whole")
+    teaching_point_takes_g4_6: bool = False
+    max_trip_km: dict[Band, Optional[Positive]] = {"g1_3": 10.0, "g4_6": 20.0, "g7_9": 35.0}
+    max_trip_minutes: dict[Band, Optional[Positive]] = {}
+    walk_limit_km: dict[Band, NonNegative] = {"g1_3": 3.0, "g4_6": 3.0, "g7_9": 5.0}
+    boarding_allowed: dict[Band, bool] = {"g1_3": False, "g4_6": True, "g7_9": True}
+    k_nearest: Optional[int] = Field(None, ge=1)
+    moves: dict[SchoolType, list[TypeOrClosed]] = {
+        "teaching_point": ["teaching_point", "primary", "closed"],
+        "primary": ["primary", "teaching_point", "nine_year", "closed"],
+        "junior": ["junior", "nine_year", "closed"],
+        "nine_year": ["nine_year", "junior", "closed"],
+    }
+    keep_schools_with_pupils_at_least: Optional[Count] = None
+    allow_new_builds: bool = True
+
+
+class CapsConfig(_Frozen):
+    """Hard caps. ``None`` switches a cap off (used by the p-median reduction)."""
+
+    class_size: dict[Level, Optional[PositiveCount]] = {"primary": 45, "junior": 50}
+    school_pupils: dict[SchoolType, Optional[PositiveCount]] = {
+        "teaching_point": 2000,
+        "primary": 2000,
+        "junior": 2000,
+        "nine_year": 2500,
+    }
+    use_site_max_classes: bool = True
+
+
+class StandardsConfig(_Frozen):
+    """Per-pupil standards (STANDARDS.md); ``enabled: false`` drops them all."""
+
+    enabled: bool = True
+    teaching_area_m2_per_pupil: dict[Level, NonNegative] = {"primary": 4.5, "junior": 5.8}
+    sports_area_m2_per_pupil: dict[Level, NonNegative] = {"primary": 7.5, "junior": 10.2}
+    living_area_m2_per_boarder: float = Field(6.0, ge=0)
+    building_floors: float = Field(3.0, gt=0)
+
+
+class Range(_Frozen):
+    min: Optional[int] = Field(None, ge=0)
+    max: Optional[int] = Field(None, ge=0)
+
+
+class BudgetConfig(_Frozen):
+    """``total_10k_yuan`` limits the categories ``covers`` names: ``all`` of
+    them, or ``construction`` only (floor areas, new builds, upgrades, land),
+    when equipment, rooms and staff are funded from other lines (装备经费,
+    编制); ``by_category_10k_yuan`` limits single categories."""
+
+    total_10k_yuan: Optional[float] = Field(None, ge=0)
+    covers: Literal["all", "construction"] = "all"
+    by_category_10k_yuan: dict[Category, NonNegative] = {}
+
+    def covered(self, category: str) -> bool:
+        """Whether ``total_10k_yuan`` counts this cost category."""
+        return self.covers == "all" or category in CONSTRUCTION_COSTS
+
+    def budgeted(self, costs: dict[str, float]) -> float:
+        """The part of a plan's ``cost_10k_yuan`` that ``total_10k_yuan`` limits."""
+        return sum(v for k, v in costs.items() if k != "total" and self.covered(k))
+
+
+class CostConfig(_Frozen):
+    """Unit costs; area costs in yuan per m², lump sums in 10k yuan."""
+
+    teaching_yuan_per_m2: float = Field(3001.0, ge=0)
+    living_yuan_per_m2: float = Field(3385.0, ge=0)
+    sports_yuan_per_m2: float = Field(491.0, ge=0)
+    new_build_10k_yuan: dict[SchoolType, NonNegative] = {
+        "teaching_point": 50.0,
+        "primary": 300.0,
+        "junior": 500.0,
+        "nine_year": 600.0,
+    }
+    upgrade_10k_yuan: float = Field(100.0, ge=0)
+
+
+class ObjectiveConfig(_Frozen):
+    """Weights, all in pupil-km equivalents."""
+
+    pupil_km: float = Field(1.0, ge=0)
+    per_10k_yuan: float = Field(0.5, ge=0)
+    per_boarder: dict[Band, NonNegative] = {"g1_3": 20.0, "g4_6": 5.0, "g7_9": 1.0}
+    per_pupil_moved: float = Field(0.0, ge=0)
+
+
+class InvestmentCosts(_Frozen):
+    """Unit costs of the investments for the non-area indicators (10k yuan).
+
+    Equipment is bought at its value (1 yuan of value costs 1 yuan). A music or
+    art room is made within the teaching floor area (its m² count into the
+    teaching area, whose per-pupil standard includes the special rooms), so it
+    costs a conversion and fit-out (acoustics, piano, easels), not new floor. Teacher
+    salaries are recurrent and covered by the staff quota (``staff_total``), so a
+    hire costs a one-off sum (recruitment, induction); set it to salary x years to
+    count salaries in the budget instead."""
+
+    multimedia_room_10k_yuan: float = Field(5.0, ge=0)
+    music_room_10k_yuan: float = Field(15.0, ge=0)
+    art_room_10k_yuan: float = Field(8.0, ge=0)
+    hire_10k_yuan: dict[Literal["qualified", "pe_art"], NonNegative] = {"qualified": 1.0, "pe_art": 1.0}
+    backbone_training_10k_yuan: float = Field(2.0, ge=0)
+    transfer_10k_yuan: float = Field(0.3, ge=0, description="rotation allowance per teacher moved (交流轮岗)")
+
+
+class IndicatorConfig(_Frozen):
+    """The seven resource indicators, the pass rule, the balance limits and the
+    staffing norms of STANDARDS.md, and how the plan invests to meet them.
+
+    Floor and ground areas per pupil (indicators 4 and 5) are
+    ``standards.teaching_area_m2_per_pupil`` and ``standards.sports_area_m2_per_pupil``.
+    ``nine_year_split`` says how a nine-year school's resources are shared by
+    its two levels: ``pupils`` (in proportion to pupils: both levels see the
+    same per-pupil value) or ``standard`` (in proportion to what each level's
+    standard requires). ``enabled: false`` keeps the assessment but drops the
+    investments from the model."""
+
+    enabled: bool = True
+    qualified_teachers_per_100: dict[Level, NonNegative] = {"primary": 4.2, "junior": 5.3}
+    backbone_teachers_per_100: dict[Level, NonNegative] = {"primary": 1.0, "junior": 1.0}
+    pe_art_teachers_per_100: dict[Level, NonNegative] = {"primary": 0.9, "junior": 0.9}
+    equipment_yuan_per_pupil: dict[Level, NonNegative] = {"primary": 2000.0, "junior": 2500.0}
+    multimedia_rooms_per_100: dict[Level, NonNegative] = {"primary": 2.3, "junior": 2.4}
+    pass_min_reached: int = Field(6, ge=0, le=7)
+    pass_floor_share: float = Field(0.85, ge=0, le=1)
+    cv_limit: dict[Level, Positive] = {"primary": 0.50, "junior": 0.45}
+    pupils_per_teacher: dict[Level, Positive] = {"primary": 19.0, "junior": 13.5}
+    classes_per_room: int = Field(12, ge=1, description="one music and one art room per this many classes")
+    music_room_m2: float = Field(96.0, ge=0)
+    art_room_m2: float = Field(90.0, ge=0)
+    nine_year_split: Literal["pupils", "standard"] = "pupils"
+    staff_total: Optional[int] = Field(None, ge=0, description="county teacher quota (编制) after the plan")
+    max_hires: Optional[int] = Field(None, ge=0)
+    allow_shortfalls: bool = Field(
+        True,
+        description="false: every planned standard, floor areas included, is a hard rule "
+        "(a budget below it gives no plan but a diagnosis)",
+    )
+    shortfall_penalty_per_10k_yuan: float = Field(
+        1000.0, ge=0, description="objective weight of each 10k yuan it would cost to close a shortfall"
+    )
+    balance_rounds: int = Field(3, ge=1, description="solves at most, tightening the balance bands after each")
+    costs: InvestmentCosts = InvestmentCosts()
+
+
+class SolverConfig(_Frozen):
+    """Which solver, for how long, how close; ``tuning`` holds every knob of the strategy."""
+
+    name: Literal["highs", "cbc"] = "highs"
+    time_limit_s: float = Field(
+        300.0, gt=0, description="seconds for the whole run: every stage, balance round and diagnosis"
+    )
+    mip_gap: float = Field(0.005, ge=0, le=1, description="relative gap at which a plan is good enough")
+    threads: int = Field(2, ge=1)
+    seed: int = Field(0, ge=0)
+    msg: bool = False
+    tuning: SolveTuning = SolveTuning()
+
+
+class Scenario(_Frozen):
+    """A fully resolved scenario (after ``extends``)."""
+
+    name: str
+    title: Optional[str] = None
+    description: Optional[str] = None
+    target_year: int = Field(2030, ge=2000, le=2100)
+    data: DataConfig
+    travel: TravelConfig = TravelConfig()
+    policy: PolicyConfig = PolicyConfig()
+    caps: CapsConfig = CapsConfig()
+    standards: StandardsConfig = StandardsConfig()
+    targets: dict[SchoolType, Count | Range] = {}
+    budget: BudgetConfig = BudgetConfig()
+    costs: CostConfig = CostConfig()
+    objective: ObjectiveConfig = ObjectiveConfig()
+    solver: SolverConfig = SolverConfig()
+    indicators: IndicatorConfig = IndicatorConfig()
+    fixed: dict[str, TypeOrClosed] = {}
+    base_dir: str = Field("", description="folder data paths are relative to (set by the loader)")
+    source_files: tuple[str, ...] = ()
+
+    @field_validator("targets")
+    @classmethod
+    def _ranges_ordered(cls, v: dict) -> dict:
+        for t, r in v.items():
+            if isinstance(r, Range) and r.min is not None and r.max is not None and r.min > r.max:
+                raise ValueError(f"target {t}: min {r.min} > max {r.max}")
+        return v
+
+    def target_bounds(self, t: str) -> tuple[int | None, int | None]:
+        """(min, max) count of open sites of type ``t``; ``None`` is unbounded."""
+        r = self.targets.get(t)
+        if r is None:
+            return None, None
+        if isinstance(r, int):
+            return r, r
+        return r.min, r.max
+
+    def resolve(self, rel: str) -> Path:
+        """A data path relative to the scenario file."""
+        p = Path(rel)
+        return p if p.is_absolute() else Path(self.base_dir) / p

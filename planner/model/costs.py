@@ -1,0 +1,67 @@
+"""What a plan costs (10k yuan) by category, the budget rows, and the objective."""
+
+from __future__ import annotations
+
+import pulp
+
+from planner.data.problem import Problem
+from planner.domain import BANDS, priced_upgrade
+from planner.model.core import Builder, expr
+from planner.model.variables import pupil_sums
+
+
+def cost_expressions(b: Builder, problem: Problem) -> dict[str, pulp.LpAffineExpression]:
+    """Cost of building works by category: areas at unit cost, lump sums for
+    new builds and upgrades, land for opened candidate sites."""
+    c, sites = problem.scenario.costs, problem.sites
+    unit = {"teaching": c.teaching_yuan_per_m2, "living": c.living_yuan_per_m2, "sports": c.sports_yuan_per_m2}
+    out = {k: expr([v for (_, kk), v in b.added.items() if kk == k], unit[k] / 1e4) for k in unit}
+    kind = b.open["site_id"].map(sites["kind"])
+    before = b.open["site_id"].map(sites["type_before"])
+    new = b.open[kind == "candidate"]
+    out["new_build"] = expr(new["var"], new["type"].map(c.new_build_10k_yuan).astype(float).to_numpy())
+    out["land"] = expr(new["var"], new["site_id"].map(sites["land_cost_10k_yuan"]).astype(float).to_numpy())
+    upgrade = [k == "school" and priced_upgrade(bt, t) for k, bt, t in zip(kind, before, b.open["type"])]
+    out["upgrade"] = expr(b.open.loc[upgrade, "var"], c.upgrade_10k_yuan)
+    return out
+
+
+def add_budget(b: Builder, problem: Problem) -> None:
+    """``budget_total``: the costs the budget covers <= budget (``budget.covers``);
+    ``budget_category[k]``: per category."""
+    budget = problem.scenario.budget
+    if budget.total_10k_yuan is not None:
+        b.add(
+            "budget_total", (), pulp.lpSum(e for k, e in b.cost.items() if budget.covered(k)) <= budget.total_10k_yuan
+        )
+    for k, limit in sorted(budget.by_category_10k_yuan.items()):
+        b.add("budget_category", (k,), b.cost.get(k, 0) <= limit)
+
+
+def set_objective(b: Builder, problem: Problem) -> None:
+    """Pupil-km + weight x cost + weights x boarders by band + weight x pupils
+    moved from their current school (all in pupil-km equivalents)."""
+    w = problem.scenario.objective
+    p = b.pairs
+    coef = w.pupil_km * p["pupils"] * p["distance_km"]
+    coef = coef + p["boards"] * p["pupils"] * p["band"].map(w.per_boarder).fillna(0.0)
+    obj = expr(p["var"], coef.to_numpy(float))
+    if w.per_10k_yuan:
+        obj += w.per_10k_yuan * pulp.lpSum(b.cost.values())
+    if w.per_pupil_moved:
+        obj += w.per_pupil_moved * moved_pupils(b, problem)
+    b.objective = obj
+
+
+def moved_pupils(b: Builder, problem: Problem) -> pulp.LpAffineExpression:
+    """``moved[s,band] >= enrolled now - enrolled after``: a lower bound on
+    the pupils who must change school."""
+    terms = []
+    for band in BANDS:
+        now = problem.schools[f"pupils_{band}"]
+        after = pupil_sums(b, b.pairs["band"] == band)
+        for s, n in now[now > 0].items():
+            mv = b.moved[(s, band)] = b.var("moved", (s, band), site=s)
+            b.add("moved", (s, band), mv >= float(n) - after.get(s, pulp.LpAffineExpression()))
+            terms.append(mv)
+    return pulp.lpSum(terms)

@@ -1,0 +1,152 @@
+"""The model as arrays: what every solve reads, built once per model.
+
+A :class:`Form` is a mixed-integer programme in the form solvers take:
+minimise ``cost @ x + offset`` subject to ``row_lower <= A x <= row_upper``,
+``lower <= x <= upper`` and ``x[integer]`` whole. Columns and rows are
+positions; their names (``assign[V1,g1_3,S2]``, ``class_cap[S042,primary]``)
+are for people and for joining models by key. A solve strategy never changes a
+form: :meth:`Form.fixed`, :meth:`Form.relaxed` and :meth:`Form.with_rows`
+return a new form that shares the matrix, and :meth:`Form.with_slacks` one
+with columns added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import csc_matrix, csr_matrix, hstack
+
+
+@dataclass(frozen=True, eq=False)
+class Form:
+    """A mixed-integer programme as arrays (see the module docstring)."""
+
+    cost: np.ndarray
+    offset: float
+    lower: np.ndarray
+    upper: np.ndarray
+    integer: np.ndarray
+    matrix: csc_matrix
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    names: pd.Index
+    """Column names, unique (the model's keys in ``name[k1,k2]`` form)."""
+    row_names: tuple[str, ...]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, columns)."""
+        return self.matrix.shape
+
+    def objective(self, x: np.ndarray) -> float:
+        """The objective's value at ``x``."""
+        return float(self.cost @ x + self.offset)
+
+    def activity(self, x: np.ndarray) -> np.ndarray:
+        """Each row's ``A x``."""
+        return np.asarray(self.matrix @ x, dtype=float)
+
+    def is_mip(self) -> bool:
+        return bool(self.integer.any())
+
+    def fixed(self, cols: np.ndarray, values: np.ndarray) -> Form:
+        """The form with the columns ``cols`` held at ``values``."""
+        lower, upper = self.lower.copy(), self.upper.copy()
+        lower[cols] = values
+        upper[cols] = values
+        return replace(self, lower=lower, upper=upper)
+
+    def relaxed(self, mask: np.ndarray | None = None) -> Form:
+        """The form with the integer columns of ``mask`` (default: all) continuous."""
+        integer = np.zeros_like(self.integer) if mask is None else self.integer & ~mask
+        return replace(self, integer=integer)
+
+    def with_rows(self, rows: dict[int, tuple[float, float]]) -> Form:
+        """The form with the given rows' (lower, upper) bounds replaced."""
+        if not rows:
+            return self
+        lo, up = self.row_lower.copy(), self.row_upper.copy()
+        for i, (a, b) in rows.items():
+            lo[i], up[i] = a, b
+        return replace(self, row_lower=lo, row_upper=up)
+
+    def with_objective(self, cost: np.ndarray, offset: float = 0.0) -> Form:
+        """The same rows and columns under another objective."""
+        return replace(self, cost=np.asarray(cost, float), offset=float(offset))
+
+    def with_slacks(self, rows: np.ndarray, over: np.ndarray, under: np.ndarray, names: list[str]) -> Form:
+        """Columns added: for each row ``rows[k]``, an ``over`` slack (the row's
+        activity may exceed its upper bound by it) where ``over[k]``, an
+        ``under`` slack (may fall short of its lower bound) where ``under[k]``.
+        ``names`` names the new columns in that order (over before under).
+        The new columns cost nothing: the caller sets the objective."""
+        entries = [
+            e for r, o, u in zip(rows, over, under) for e in ([(r, -1.0)] if o else []) + ([(r, 1.0)] if u else [])
+        ]
+        k = len(entries)
+        if k != len(names):
+            raise ValueError(f"{k} slack columns but {len(names)} names")
+        r = np.array([e[0] for e in entries], dtype=np.int64)
+        v = np.array([e[1] for e in entries], dtype=float)
+        extra = csc_matrix((v, (r, np.arange(k))), shape=(self.shape[0], k))
+        return replace(
+            self,
+            cost=np.concatenate([self.cost, np.zeros(k)]),
+            lower=np.concatenate([self.lower, np.zeros(k)]),
+            upper=np.concatenate([self.upper, np.full(k, np.inf)]),
+            integer=np.concatenate([self.integer, np.zeros(k, bool)]),
+            matrix=hstack([self.matrix, extra], format="csc"),
+            names=self.names.append(pd.Index(names)),
+        )
+
+    def violations(self, x: np.ndarray, tol: float) -> list[str]:
+        """Rows and bounds ``x`` breaks by more than ``tol`` (relative to the
+        row's bound, at least 1), by name, worst first."""
+        act = self.activity(x)
+        lo, up = self.row_lower, self.row_upper
+        scale = np.maximum.reduce(
+            [np.ones_like(act), np.where(np.isfinite(lo), np.abs(lo), 0.0), np.where(np.isfinite(up), np.abs(up), 0.0)]
+        )
+        over = np.maximum(lo - act, act - up) / scale
+        bad = np.flatnonzero(over > tol)
+        rows = [self.row_names[i] for i in bad[np.argsort(-over[bad], kind="stable")]]
+        off = np.maximum(self.lower - x, x - self.upper)
+        return rows + [f"bound {self.names[j]}" for j in np.flatnonzero(off > tol)]
+
+
+def compile_form(
+    cost: np.ndarray,
+    offset: float,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    integer: np.ndarray,
+    rows: list[tuple[np.ndarray, np.ndarray, float, float]],
+    names: list[str],
+    row_names: list[str],
+) -> Form:
+    """A :class:`Form` from its columns and its rows as (columns, coefficients,
+    lower, upper); duplicate entries in a row add up."""
+    n = len(cost)
+    lens = np.fromiter((len(c) for c, _, _, _ in rows), dtype=np.int64, count=len(rows))
+    indptr = np.concatenate([[0], np.cumsum(lens)])
+    idx = np.concatenate([c for c, _, _, _ in rows]) if rows else np.zeros(0, np.int64)
+    val = np.concatenate([v for _, v, _, _ in rows]) if rows else np.zeros(0)
+    a = csr_matrix((val.astype(float), idx.astype(np.int64), indptr), shape=(len(rows), n))
+    a.sum_duplicates()
+    a = a.tocsc()
+    a.eliminate_zeros()
+    a.sort_indices()
+    return Form(
+        cost=np.asarray(cost, float),
+        offset=float(offset),
+        lower=np.asarray(lower, float),
+        upper=np.asarray(upper, float),
+        integer=np.asarray(integer, bool),
+        matrix=a,
+        row_lower=np.array([r[2] for r in rows], dtype=float),
+        row_upper=np.array([r[3] for r in rows], dtype=float),
+        names=pd.Index(names),
+        row_names=tuple(row_names),
+    )

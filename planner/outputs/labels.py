@@ -1,0 +1,94 @@
+"""Chinese labels for everything an official reads: maps, workbook, report, comparison.
+
+One place for the vocabulary of the plan appendix, so the layout table, the
+maps' legends and the report use the same words (教学点, 完全小学, 撤并 ...).
+Identifiers stay English; only what is shown to readers is translated.
+"""
+
+from __future__ import annotations
+
+TYPE_ZH: dict[str, str] = {
+    "teaching_point": "教学点",
+    "primary": "完全小学",
+    "junior": "初级中学",
+    "nine_year": "九年一贯制学校",
+    "closed": "撤销",
+    "none": "（新址）",
+}
+"""School types (``type_before`` / ``type_after``) as the plans name them."""
+
+ACTION_ZH: dict[str, str] = {
+    "keep": "保留",
+    "expand": "扩建",
+    "upgrade": "升级",
+    "downgrade": "降级",
+    "merge": "撤并",
+    "close": "撤销",
+    "new": "新建",
+}
+"""Actions (``action`` column of schools.csv)."""
+
+BAND_ZH: dict[str, str] = {"g1_3": "小学1–3年级", "g4_6": "小学4–6年级", "g7_9": "初中7–9年级"}
+"""Grade bands."""
+
+COST_ZH: dict[str, str] = {
+    "teaching": "教学用房",
+    "living": "生活用房",
+    "sports": "体育场地",
+    "new_build": "新建学校",
+    "upgrade": "升级改造",
+    "land": "征地",
+    "equipment": "教学仪器设备",
+    "multimedia": "多媒体教室",
+    "rooms": "音乐美术专用教室",
+    "teachers": "教师配备",
+    "total": "合计",
+}
+"""Cost categories (``cost_10k_yuan`` keys of summary.json)."""
+
+AREA_ZH: dict[str, str] = {k: COST_ZH[k] for k in ("teaching", "living", "sports")}
+"""Kinds of added area."""
+
+STATUS_ZH: dict[str, str] = {
+    "optimal": "最优解",
+    "feasible": "可行解（未证明最优）",
+    "time_limit": "达到时间上限，取最好可行解",
+    "interrupted": "求解被中断，取最好可行解",
+    "infeasible": "无可行解",
+}
+"""Solver status of a run."""
+
+
+def type_label(t: str) -> str:
+    """The Chinese name of a school type, the code itself if unknown."""
+    return TYPE_ZH.get(t, t)
+
+
+def action_label(action: str, type_after: str = "") -> str:
+    """The Chinese name of an action; a downgrade names what the school becomes
+    (降为教学点, 降为初级中学), an upgrade too when it is not obvious."""
+    if action == "downgrade":
+        return f"降为{TYPE_ZH.get(type_after, type_after)}" if type_after else ACTION_ZH["downgrade"]
+    if action == "upgrade" and type_after == "nine_year":
+        return "升级为九年一贯制"
+    if action == "upgrade" and type_after:
+        return f"升级为{TYPE_ZH.get(type_after, type_after)}"
+    return ACTION_ZH.get(action, action)
+
+
+INDICATOR_ZH: dict[str, str] = {
+    "qualified": "高于规定学历教师数(人/百生)",
+    "backbone": "县级以上骨干教师数(人/百生)",
+    "pe_art": "体育艺术专任教师数(人/百生)",
+    "teaching_area": "生均教学及辅助用房面积(m²)",
+    "sports_area": "生均体育运动场馆面积(m²)",
+    "equipment": "生均教学仪器设备值(元)",
+    "multimedia": "网络多媒体教室数(间/百生)",
+}
+"""The seven indicators of STANDARDS.md, as the standard names them."""
+
+LEVEL_ZH: dict[str, str] = {"primary": "小学", "junior": "初中"}
+"""School levels (学段)."""
+
+STANDARD_STATUS_ZH: dict[str, str] = {"pass": "达标", "fail": "未达标", "unknown": "数据不全"}
+"""Whether a school and level meets the standard."""

@@ -1,0 +1,341 @@
+"""plan.xlsx: the layout table of the plan appendix (布局规划表) and the summary (汇总).
+
+Sheet ``布局规划表``: one row per existing school and new build, grouped by
+township (in the order townships first appear in the plan), a subtotal row per
+township and a county total; Chinese headers and labels, frozen header, widths
+and number formats. Totals are SUM formulas carrying their computed values, so
+the sheet stays live when an official edits it and reads right in any viewer.
+
+Sheet ``汇总``: the summary figures against the targets, limits and budget.
+The same rows feed the HTML report (:func:`layout_table`, :func:`summary_rows`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from planner.assess.decode import Plan
+from planner.assess.indicators import level_table
+from planner.config.scenario import Scenario
+from planner.config.standards import INDICATORS
+from planner.data.problem import Problem
+from planner.domain import AREA_KINDS, BANDS, TYPES
+from planner.outputs.labels import (
+    AREA_ZH,
+    BAND_ZH,
+    COST_ZH,
+    INDICATOR_ZH,
+    LEVEL_ZH,
+    STANDARD_STATUS_ZH,
+    STATUS_ZH,
+    action_label,
+    type_label,
+)
+
+LAYOUT_SHEET = "布局规划表"
+SUMMARY_SHEET = "汇总"
+WORKBOOK_NAME = "plan.xlsx"
+
+LAYOUT_COLUMNS: tuple[tuple[str, str, str, float], ...] = (
+    # (header, source column, kind: text / int / num1 / num0, width)
+    ("乡镇", "township", "text", 12),
+    ("学校名称", "name", "text", 26),
+    ("学校代码", "school_id", "text", 10),
+    ("现状类型", "type_before_zh", "text", 14),
+    ("规划类型", "type_after_zh", "text", 14),
+    ("调整方式", "action_zh", "text", 14),
+    ("并入学校", "merged_into_name", "text", 24),
+    ("班级数", "classes", "int", 8),
+    ("其中小学班级", "classes_primary", "int", 8),
+    ("其中初中班级", "classes_junior", "int", 8),
+    ("在校生", "pupils", "int", 9),
+    ("1–3年级", "pupils_g1_3", "int", 8),
+    ("4–6年级", "pupils_g4_6", "int", 8),
+    ("7–9年级", "pupils_g7_9", "int", 8),
+    ("寄宿生", "boarders", "int", 8),
+    ("新增教学用房面积(m²)", "teaching_area_added_m2", "num0", 13),
+    ("新增生活用房面积(m²)", "living_area_added_m2", "num0", 13),
+    ("新增体育场地面积(m²)", "sports_area_added_m2", "num0", 13),
+    ("投资(万元)", "cost_10k_yuan", "num1", 11),
+)
+"""Columns of the layout table; numeric columns are summed in the subtotal rows."""
+
+HEADERS = tuple(h for h, *_ in LAYOUT_COLUMNS)
+
+
+def layout_table(plan: Plan) -> pd.DataFrame:
+    """The schools table with Chinese labels and the layout table's columns
+    (source names of :data:`LAYOUT_COLUMNS`), grouped by township, in plan order."""
+    s = plan.schools.copy()
+    names = s.set_index("school_id")["name"]
+    s["township"] = s["township"].fillna("").replace("", "（未注明）")
+    s["type_before_zh"] = [("—" if t == "none" else type_label(t)) for t in s["type_before"]]
+    s["type_after_zh"] = s["type_after"].map(type_label)
+    s["action_zh"] = [action_label(a, t) for a, t in zip(s["action"], s["type_after"])]
+    s["merged_into_name"] = s["merged_into"].fillna("").map(lambda i: names.get(i, i) if i else "")
+    s["classes"] = s["classes_primary"] + s["classes_junior"]
+    s["pupils"] = s[[f"pupils_{b}" for b in BANDS]].sum(axis=1)
+    order = {t: i for i, t in enumerate(dict.fromkeys(s["township"]))}
+    s["_twp"] = s["township"].map(order)
+    s = s.sort_values(["_twp"], kind="stable")
+    return s[[c for _, c, _, _ in LAYOUT_COLUMNS]].reset_index(drop=True)
+
+
+def _count_text(rows: pd.DataFrame) -> str:
+    """'规划后17所，撤并4所' for a group of layout rows."""
+    shut = int((rows["type_after_zh"] == type_label("closed")).sum())
+    return f"规划后{len(rows) - shut}所" + (f"，撤并撤销{shut}所" if shut else "")
+
+
+def _formats(wb: xlsxwriter.Workbook) -> dict:
+    base = {"font_name": "等线", "font_size": 10, "border": 1, "valign": "vcenter"}
+    f = {
+        "title": wb.add_format(
+            {"font_name": "等线", "bold": True, "font_size": 14, "align": "center", "valign": "vcenter"}
+        ),
+        "head": wb.add_format({**base, "bold": True, "bg_color": "#DDEBF7", "align": "center", "text_wrap": True}),
+        "text": wb.add_format(base),
+        "int": wb.add_format({**base, "num_format": "#,##0"}),
+        "num0": wb.add_format({**base, "num_format": "#,##0"}),
+        "num1": wb.add_format({**base, "num_format": "#,##0.0"}),
+        "num2": wb.add_format({**base, "num_format": "#,##0.00"}),
+        "pct": wb.add_format({**base, "num_format": "0.00%"}),
+        "note": wb.add_format({"font_name": "等线", "font_size": 9, "italic": True, "font_color": "#555555"}),
+    }
+    for level, colour in (("sub", "#F2F2F2"), ("tot", "#FCE4D6")):
+        for k in ("text", "int", "num0", "num1"):
+            f[f"{level}_{k}"] = wb.add_format(
+                {**base, "bold": True, "bg_color": colour, **({} if k == "text" else {"num_format": f[k].num_format})}
+            )
+    return f
+
+
+def _write_layout(wb: xlsxwriter.Workbook, f: dict, table: pd.DataFrame, title: str) -> None:
+    ws = wb.add_worksheet(LAYOUT_SHEET)
+    ncol = len(LAYOUT_COLUMNS)
+    ws.merge_range(0, 0, 0, ncol - 1, title, f["title"])
+    ws.set_row(0, 26)
+    ws.set_row(1, 42)
+    for c, (head, _, _, width) in enumerate(LAYOUT_COLUMNS):
+        ws.write_string(1, c, head, f["head"])
+        ws.set_column(c, c, width)
+    ws.freeze_panes(2, 2)
+    numeric = [c for c, (_, _, kind, _) in enumerate(LAYOUT_COLUMNS) if kind != "text"]
+    row, sub_rows = 2, []
+    for twp, grp in table.groupby("township", sort=False):
+        first = row
+        for rec in grp.itertuples(index=False):
+            for c, (_, src, kind, _) in enumerate(LAYOUT_COLUMNS):
+                v = getattr(rec, src)
+                if kind == "text":
+                    ws.write_string(row, c, "" if pd.isna(v) else str(v), f["text"])
+                else:
+                    ws.write_number(row, c, round(float(v), 4), f[kind])
+            row += 1
+        ws.write_string(row, 0, twp, f["sub_text"])
+        ws.write_string(row, 1, f"{twp}小计（{_count_text(grp)}）", f["sub_text"])
+        for c in range(2, ncol):
+            if c in numeric:
+                src, kind = LAYOUT_COLUMNS[c][1], LAYOUT_COLUMNS[c][2]
+                rng = f"{xl_rowcol_to_cell(first, c)}:{xl_rowcol_to_cell(row - 1, c)}"
+                ws.write_formula(row, c, f"=SUM({rng})", f[f"sub_{kind}"], round(float(grp[src].sum()), 4))
+            else:
+                ws.write_blank(row, c, None, f["sub_text"])
+        sub_rows.append(row)
+        row += 1
+    ws.write_string(row, 0, "全县", f["tot_text"])
+    ws.write_string(row, 1, f"全县合计（{_count_text(table)}）", f["tot_text"])
+    for c in range(2, ncol):
+        if c in numeric:
+            src, kind = LAYOUT_COLUMNS[c][1], LAYOUT_COLUMNS[c][2]
+            cells = ",".join(xl_rowcol_to_cell(r, c) for r in sub_rows) or "0"
+            ws.write_formula(row, c, f"=SUM({cells})", f[f"tot_{kind}"], round(float(table[src].sum()), 4))
+        else:
+            ws.write_blank(row, c, None, f["tot_text"])
+    ws.write_string(
+        row + 2,
+        0,
+        "注：在校生、寄宿生为规划目标年学生数；投资含新增用房、体育场地、新建学校、升级改造和征地费用。",
+        f["note"],
+    )
+    ws.autofilter(1, 0, row - 1, ncol - 1)
+
+
+def _bounds_text(lo, hi) -> str:
+    if lo is not None and lo == hi:
+        return f"{lo}"
+    if lo is None and hi is None:
+        return ""
+    return f"{'' if lo is None else lo}–{'' if hi is None else hi}"
+
+
+def summary_rows(summary: dict, problem: Problem | None = None) -> list[tuple[str, str, object, object, str]]:
+    """(group, item, plan value, target or limit, met) rows of the 汇总 sheet and the report."""
+    rows: list[tuple[str, str, object, object, str]] = []
+    ok = {True: "达到", False: "未达到"}
+    status = str(summary.get("status"))
+    rows.append(("求解", "求解状态", STATUS_ZH.get(status, status), "", ""))
+    gap = summary.get("mip_gap")
+    rows.append(("求解", "相对最优间隙", "" if gap is None else float(gap), "", ""))
+    targets = summary.get("targets", {})
+    before, after = summary.get("counts_before", {}), summary.get("counts_after", {})
+    for t in TYPES:
+        tgt = targets.get(t)
+        rows.append(
+            (
+                "学校数（所）",
+                f"{type_label(t)}：现状 {before.get(t, 0)}，规划",
+                after.get(t, 0),
+                _bounds_text(tgt["min"], tgt["max"]) if tgt else "",
+                ok[tgt["met"]] if tgt else "",
+            )
+        )
+    for a, n in summary.get("actions", {}).items():
+        rows.append(("调整方式（所）", action_label(a), n, "", ""))
+    cost, budget = summary.get("cost_10k_yuan", {}), summary.get("budget_10k_yuan")
+    by_cat = problem.scenario.budget.by_category_10k_yuan if problem is not None else {}
+    for k, v in cost.items():
+        if k == "total":
+            continue
+        lim = by_cat.get(k)
+        rows.append(
+            (
+                "投资（万元）",
+                COST_ZH.get(k, k),
+                float(v),
+                "" if lim is None else float(lim),
+                "" if lim is None else ok[v <= lim + 1e-6],
+            )
+        )
+    tot = float(cost.get("total", 0.0))
+    used = float(summary.get("cost_budgeted_10k_yuan", tot))
+    label = "投资合计"
+    if summary.get("budget_covers") == "construction":  # the budget limits a part: show the whole, then the part
+        rows.append(("投资（万元）", label, tot, "", ""))
+        label = "其中工程建设"
+    rows.append(
+        (
+            "投资（万元）",
+            label,
+            used,
+            "" if budget is None else float(budget),
+            "" if budget is None else ok[used <= budget + 1e-6],
+        )
+    )
+    for k in AREA_KINDS:
+        rows.append(("新增面积（m²）", AREA_ZH[k], float(summary.get("added_area_m2", {}).get(k, 0.0)), "", ""))
+    pupils, boarders = summary.get("pupils", {}), summary.get("boarders", {})
+    limits = problem.scenario.policy.max_trip_km if problem is not None else {}
+    for b in BANDS:
+        rows.append(("学生（人）", f"{BAND_ZH[b]}在校生", float(pupils.get(b, 0.0)), "", ""))
+        rows.append(("学生（人）", f"{BAND_ZH[b]}寄宿生", float(boarders.get(b, 0.0)), "", ""))
+    rows.append(("学生（人）", "寄宿生合计", float(boarders.get("total", 0.0)), "", ""))
+    for b in BANDS:
+        lim = limits.get(b) if limits else None
+        mx = float(summary.get("max_trip_km", {}).get(b, 0.0))
+        rows.append(
+            ("上学距离（公里）", f"{BAND_ZH[b]}平均", float(summary.get("mean_trip_km", {}).get(b, 0.0)), "", "")
+        )
+        rows.append(
+            (
+                "上学距离（公里）",
+                f"{BAND_ZH[b]}最远",
+                mx,
+                "" if lim is None else float(lim),
+                "" if lim is None else ok[mx <= lim + 1e-6],
+            )
+        )
+        rows.append(
+            ("上学距离（公里）", f"{BAND_ZH[b]}人·公里", float(summary.get("pupil_km", {}).get(b, 0.0)), "", "")
+        )
+    return rows
+
+
+def _write_summary(wb: xlsxwriter.Workbook, f: dict, summary: dict, problem: Problem, title: str) -> None:
+    ws = wb.add_worksheet(SUMMARY_SHEET)
+    ws.merge_range(0, 0, 0, 4, title, f["title"])
+    for c, (h, w) in enumerate((("类别", 16), ("指标", 34), ("规划值", 16), ("目标/上限/预算", 16), ("是否达到", 10))):
+        ws.write_string(1, c, h, f["head"])
+        ws.set_column(c, c, w)
+    ws.freeze_panes(2, 0)
+    for r, (group, item, val, tgt, met) in enumerate(summary_rows(summary, problem), start=2):
+        ws.write_string(r, 0, group, f["text"])
+        ws.write_string(r, 1, item, f["text"])
+        for c, v in ((2, val), (3, tgt)):
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                kind = (
+                    "pct"
+                    if item == "相对最优间隙"
+                    else ("int" if isinstance(v, int) or group.startswith("学生") else "num1")
+                )
+                ws.write_number(r, c, v, f[kind])
+            else:
+                ws.write_string(r, c, str(v), f["text"])
+        ws.write_string(r, 4, met, f["text"])
+    r = len(summary_rows(summary, problem)) + 3
+    for w in summary.get("warnings", []):
+        ws.write_string(r, 0, f"提示：{w}", f["note"])
+        r += 1
+
+
+STANDARD_SHEET = "达标情况"
+
+STANDARD_HEADERS_ZH = {
+    "school_id": "学校代码",
+    "name": "学校名称",
+    "type_after": "规划后类型",
+    "level": "学段",
+    "pupils": "学生数",
+    **{k: INDICATOR_ZH[k] for k in INDICATORS},
+    "reached": "达标项数",
+    "status": "是否达标",
+}
+
+
+def standard_sheet(sites: pd.DataFrame, schools: pd.DataFrame, scen: Scenario) -> pd.DataFrame:
+    """The 达标情况 sheet: one row per open school and level, the seven
+    indicators after the plan, indicators reached and pass or fail, with
+    Chinese headers and labels."""
+    t = level_table(sites, schools, scen)
+    info = schools.set_index("school_id")
+    t.insert(1, "name", t["school_id"].map(info["name"]) if "name" in info else "")
+    t.insert(2, "type_after", t["school_id"].map(info["type_after"]))
+    t["level"] = t["level"].map(LEVEL_ZH)
+    t["status"] = t["status"].map(STANDARD_STATUS_ZH)
+    t = t[list(STANDARD_HEADERS_ZH)].round(dict.fromkeys(INDICATORS, 3) | {"pupils": 1})
+    return t.rename(columns=STANDARD_HEADERS_ZH)
+
+
+def _write_standard(wb: xlsxwriter.Workbook, f: dict, problem: Problem, plan: Plan) -> None:
+    """Sheet 达标情况: the seven indicators per open school and level after
+    the plan, indicators reached and pass or fail."""
+    t = standard_sheet(problem.sites, plan.schools, problem.scenario)
+    ws = wb.add_worksheet(STANDARD_SHEET)
+    for c, h in enumerate(t.columns):
+        ws.write_string(0, c, str(h), f["head"])
+        ws.set_column(c, c, 14)
+    ws.freeze_panes(1, 2)
+    for r, row in enumerate(t.itertuples(index=False), start=1):
+        for c, v in enumerate(row):
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v:
+                ws.write_number(r, c, float(v), f["num2"])
+            else:
+                ws.write_string(r, c, "" if v is None or v != v else str(v), f["text"])
+
+
+def write_workbook(problem: Problem, plan: Plan, summary: dict, folder: Path) -> None:
+    """Write plan.xlsx (sheets 布局规划表 and 汇总) into the run folder."""
+    head = problem.scenario.title or problem.scenario.name
+    wb = xlsxwriter.Workbook(str(Path(folder) / WORKBOOK_NAME))
+    wb.set_properties(
+        {"title": head, "subject": "学校布局规划表", "created": pd.Timestamp("2030-01-01").to_pydatetime()}
+    )
+    f = _formats(wb)
+    _write_layout(wb, f, layout_table(plan), f"{head}——学校布局规划表")
+    _write_summary(wb, f, summary, problem, f"{head}——规划汇总")
+    _write_standard(wb, f, problem, plan)
+    wb.close()
