@@ -3,8 +3,8 @@
 For each factor f, ``gis/make_county.py`` draws a county of 1000 f villages
 and 186 f schools (seed 2030 + f; the demo itself at f = 1), and a scenario
 extending ``scenarios/fangcheng-2030.yaml`` scales its targets and budget by
-f, with one solve (``indicators.balance_rounds: 1``: the time limit is per
-solve, so balance rounds would multiply it). ``planner run`` solves it in a child process; the child's peak resident
+f, with one solve (``indicators.balance_rounds: 1``, as every figure here was
+measured). ``planner run`` solves it in a child process; the child's peak resident
 memory comes from ``wait4``. Results (build and solve seconds, peak memory,
 model size, status, gap) go to ``benchmarks/results/scale.json`` after each
 factor.
@@ -70,7 +70,7 @@ def scenario_for(factor: int, gpkg: Path, folder: Path, *, time_limit_s: float, 
         "targets": targets,
         "solver": {"time_limit_s": time_limit_s, "threads": threads, "mip_gap": 0.005},
         "indicators": {"balance_rounds": 1},
-    }  # one solve: --time-limit bounds the run (a balance round would add one)
+    }
     if base.get("budget", {}).get("total_10k_yuan"):
         doc["budget"] = {"total_10k_yuan": base["budget"]["total_10k_yuan"] * factor}
     path = folder / f"scale-{factor}x.yaml"

@@ -78,10 +78,7 @@ def check_layers(L, *, scale: float, label: str) -> None:
     )
     for k in ("villages", "schools", "candidate_sites"):
         pts = xy(L[k])
-        check(
-            p + f"{k}: every point inside the boundary",
-            bool(shapely.contains_xy(b, pts[:, 0], pts[:, 1]).all()),
-        )
+        check(p + f"{k}: every point inside the boundary", bool(shapely.contains_xy(b, pts[:, 0], pts[:, 1]).all()))
     t = L["townships"]
     overlap = sum(a.intersection(bb).area for i, a in enumerate(t.geometry) for bb in t.geometry[i + 1 :])
     check(
@@ -96,10 +93,7 @@ def check_layers(L, *, scale: float, label: str) -> None:
         got = np.full(len(pts), "", dtype=object)
         for name, poly in zip(t["township"], t.geometry, strict=True):
             got[shapely.contains(poly, pts)] = name
-        check(
-            p + f"{k}: township column = containing township",
-            bool((got == L[k]["township"].to_numpy()).all()),
-        )
+        check(p + f"{k}: township column = containing township", bool((got == L[k]["township"].to_numpy()).all()))
     counts = s["type"].value_counts().to_dict()
     want = parts.school_counts(len(s))
     check(p + "schools by type", counts == want, str(counts))
@@ -162,8 +156,7 @@ def check_layers(L, *, scale: float, label: str) -> None:
     check(p + "teaching points stay small", tp_max <= cg.TEACHING_POINT_MAX, f"largest {tp_max}")
     village = s["name"].str.endswith("村小学")
     check(
-        p + "village primaries have >= ~280 m² teaching area",
-        bool((s.loc[village, "teaching_area_m2"] >= 280).all()),
+        p + "village primaries have >= ~280 m² teaching area", bool((s.loc[village, "teaching_area_m2"] >= 280).all())
     )
     check(p + "site area > sports + footprint", bool((s["site_area_m2"] > s["sports_area_m2"]).all()))
     allowed = set(c["allowed_types"].str.split(",").explode())
@@ -240,8 +233,7 @@ def main(argv=None) -> int:
             check(f"{k}x county generated in < 60 s", sec < 60, f"{sec:.1f} s")
             check_layers(L, scale=k, label=f"{k}x")
             check(
-                f"[{k}x] same seed identical",
-                same(L, cg.make_county(villages=1000 * k, schools=n_s, seed=7, scale=k)),
+                f"[{k}x] same seed identical", same(L, cg.make_county(villages=1000 * k, schools=n_s, seed=7, scale=k))
             )
     print(f"\n{len(FAILURES)} failure(s)" + (": " + ", ".join(FAILURES) if FAILURES else ""))
     return 1 if FAILURES else 0

@@ -429,9 +429,7 @@ def _equip(rng, sch: pd.DataFrame) -> None:
     # free land: next to nothing in town, enough in the countryside to fix the sports ground
     shortfall = np.maximum(std["sports_area_m2"] - sports, 0)
     free = np.where(
-        town,
-        rng.uniform(0, 0.1, n) * sports,
-        shortfall * rng.uniform(0.8, 2.5, n) + rng.uniform(300, 2000, n),
+        town, rng.uniform(0, 0.1, n) * sports, shortfall * rng.uniform(0.8, 2.5, n) + rng.uniform(300, 2000, n)
     )
     other = footprint * np.where(town, rng.uniform(0.3, 0.6, n), rng.uniform(0.6, 1.2, n))
     sch["teaching_area_m2"] = np.round(teach).astype(np.int64)
@@ -453,8 +451,7 @@ def _equip(rng, sch: pd.DataFrame) -> None:
     ):
         sch[k] = np.minimum(np.round(std[k] * ratio(*r)), teachers).astype(np.int64)
     equip = np.maximum(
-        std["equipment_value_yuan"] * ratio(0.6, 1.8, 0.95, 1.5),
-        np.where(tiny, 20_000, np.where(town, 0, 50_000)),
+        std["equipment_value_yuan"] * ratio(0.6, 1.8, 0.95, 1.5), np.where(tiny, 20_000, np.where(town, 0, 50_000))
     )
     sch["equipment_value_yuan"] = (np.round(equip / 100) * 100).astype(np.int64)
     sch["multimedia_rooms"] = np.round(std["multimedia_rooms"] * ratio(0.6, 1.8, 0.9, 1.4)).astype(np.int64)
@@ -583,15 +580,7 @@ SCHOOL_COLUMNS = [
     "music_rooms",
     "art_rooms",
 ]
-SITE_COLUMNS = [
-    "site_id",
-    "name",
-    "township",
-    "allowed_types",
-    "max_classes",
-    "site_area_m2",
-    "land_cost_10k_yuan",
-]
+SITE_COLUMNS = ["site_id", "name", "township", "allowed_types", "max_classes", "site_area_m2", "land_cost_10k_yuan"]
 
 
 def _points(df: pd.DataFrame, columns: list[str], crs: str) -> gpd.GeoDataFrame:

@@ -30,10 +30,7 @@ SERVES: Final = {
 """Types that may teach each band (a teaching point takes g4_6 only where the
 policy says so: :func:`serving_types`)."""
 
-LEVEL_TYPES: Final = {
-    "primary": ("teaching_point", "primary", "nine_year"),
-    "junior": ("junior", "nine_year"),
-}
+LEVEL_TYPES: Final = {"primary": ("teaching_point", "primary", "nine_year"), "junior": ("junior", "nine_year")}
 """Types that teach each level (and so may hold classes of it)."""
 
 AREA_KINDS: Final = ("teaching", "living", "sports")

@@ -33,7 +33,8 @@ def gap(objective: float | None, bound: float | None) -> float | None:
     """Relative gap between a plan's objective and a lower bound."""
     if objective is None or bound is None or not abs(bound) < 1e300:
         return None
-    return abs(objective - bound) / max(abs(objective), 1e-9)
+    g = abs(objective - bound) / max(abs(objective), 1e-9)
+    return 0.0 if g < 1e-12 else g  # below rounding noise: proved
 
 
 @dataclass(frozen=True, eq=False)

@@ -129,3 +129,38 @@ def test_malformed_yaml_raises_only_input_error(tmp_path, doc, text, use_text):
         load_scenario(p)
     except InputError as e:
         assert e.issues and all(i.file for i in e.issues)
+
+
+@pytest.mark.parametrize(
+    "key, text, why",
+    [
+        ("caps.class_size.primary", "caps:\n  class_size: {primary: 0}\n", "greater than or equal to 1"),
+        ("budget.total_10k_yuan", "budget:\n  total_10k_yuan: -5\n", "greater than or equal to 0"),
+        ("indicators.pupils_per_teacher.junior", "indicators:\n  pupils_per_teacher: {junior: 0}\n", "greater than 0"),
+        ("solver.mip_gap", "solver:\n  mip_gap: 5\n", "less than or equal to 1"),
+        ("targets.junior", "targets:\n  junior: -2\n", "expected a count"),
+        ("policy.max_trip_km.g7_9", "policy:\n  max_trip_km: {g7_9: -1}\n", "greater than 0"),
+        ("objective.per_boarder.g1_3", "objective:\n  per_boarder: {g1_3: -20}\n", "greater than or equal to 0"),
+        (
+            "solver.tuning.staged.relax_share",
+            "solver:\n  tuning:\n    staged: {relax_share: 1.5}\n",
+            "less than or equal",
+        ),
+    ],
+)
+def test_a_number_no_plan_can_honour_is_bad_input(tmp_path, key, text, why):
+    """Range-checked when the scenario is read: the key and its line are
+    named, so a class of 0 pupils is not mistaken for an infeasible scenario."""
+    p = _write(tmp_path, "s.yaml", "name: s\ndata: {gpkg: x.gpkg}\n" + text)
+    (issue,) = _issues(p)
+    assert issue.key == key and issue.line == text.count("\n") + 2 and why in issue.message
+
+
+def test_tuning_keys_are_checked_like_the_rest(tmp_path):
+    p = _write(tmp_path, "s.yaml", "name: s\ndata: {gpkg: x.gpkg}\nsolver:\n  tuning:\n    repair: {partner: 4}\n")
+    (issue,) = _issues(p)
+    assert issue.key == "solver.tuning.repair.partner" and issue.line == 5
+    assert "did you mean 'partners'?" in issue.message
+    ok = _write(tmp_path, "ok.yaml", "name: s\ndata: {gpkg: x.gpkg}\nsolver:\n  tuning:\n    repair: {partners: 4}\n")
+    tuned = load_scenario(ok).solver.tuning
+    assert tuned.repair.partners == 4 and tuned.repair.outlets == type(tuned.repair)().outlets  # the rest default

@@ -76,50 +76,19 @@ def _v2_at(m, x, site: str):
     return join(layout_fixing(m, x), (v2["col"].to_numpy(), (v2["site_id"] == site).to_numpy(float)))
 
 
+def _bits(mask) -> str:
+    """A mask over the pairs of :func:`_rows` as a string: ``1`` free, ``.`` held."""
+    return "".join("1" if m else "." for m in mask)
+
+
 def test_a_hot_site_frees_the_catchments_of_its_partners_among_them():
     p, x = _rows()
     # one partner: N, reached by both of H's bands (F by one); V5 stays at Z, V3 may not go to F
-    assert site_neighbourhood(p, x, "H", {"H", "N", "F", "Z"}, 1).tolist() == [
-        True,
-        True,
-        False,
-        True,
-        True,
-        True,
-        False,
-        False,
-        False,
-        False,
-        True,
-    ]
+    assert _bits(site_neighbourhood(p, x, "H", {"H", "N", "F", "Z"}, 1)) == "11.111....1"
     # two partners: N and F; everything now at H, N or F may move among them, V5 still fixed
-    assert site_neighbourhood(p, x, "H", {"H", "N", "F", "Z"}, 2).tolist() == [
-        True,
-        True,
-        True,
-        True,
-        True,
-        True,
-        True,
-        True,
-        False,
-        False,
-        True,
-    ]
+    assert _bits(site_neighbourhood(p, x, "H", {"H", "N", "F", "Z"}, 2)) == "11111111..1"
     # N closed: the partner is F, and nothing goes to N
-    assert site_neighbourhood(p, x, "H", {"H", "F", "Z"}, 1).tolist() == [
-        True,
-        False,
-        True,
-        True,
-        False,
-        False,
-        False,
-        True,
-        False,
-        False,
-        False,
-    ]
+    assert _bits(site_neighbourhood(p, x, "H", {"H", "F", "Z"}, 1)) == "1.11...1..."
 
 
 def test_outlets_with_room_join_the_neighbourhood_most_room_first():
@@ -127,30 +96,14 @@ def test_outlets_with_room_join_the_neighbourhood_most_room_first():
     the bands at it or at a partner can reach, the most room first; a site
     with no room, a closed one or one out of reach is no outlet."""
     (p, x), open_ = _rows(), {"H", "N", "F", "Z"}
-    with_f = [True, True, True, True, True, True, True, True, False, False, True]  # as with partners N and F
     # N partner; F, reached by V1 (at H) and V3 (at N), has room; Z has more but only V5 (at Z) reaches it
-    assert site_neighbourhood(p, x, "H", open_, 1, {"F": 50.0, "Z": 100.0}).tolist() == with_f
-    assert (
-        site_neighbourhood(p, x, "H", open_, 1, {"F": 0.0}).tolist() == site_neighbourhood(p, x, "H", open_, 1).tolist()
-    )
-    assert (
-        site_neighbourhood(p, x, "H", open_ - {"F"}, 1, {"F": 50.0}).tolist()
-        == site_neighbourhood(p, x, "H", open_ - {"F"}, 1).tolist()
-    )
+    assert _bits(site_neighbourhood(p, x, "H", open_, 1, {"F": 50.0, "Z": 100.0})) == "11111111..1"  # as N and F
+    without = _bits(site_neighbourhood(p, x, "H", open_, 1))
+    assert _bits(site_neighbourhood(p, x, "H", open_, 1, {"F": 0.0})) == without
+    closed = _bits(site_neighbourhood(p, x, "H", open_ - {"F"}, 1))
+    assert _bits(site_neighbourhood(p, x, "H", open_ - {"F"}, 1, {"F": 50.0})) == closed
     # no partner, one outlet: F (50 m²) before N (10 m²); V3 stays at N
-    assert site_neighbourhood(p, x, "H", open_, 0, {"N": 10.0, "F": 50.0}, outlets=1).tolist() == [
-        True,
-        False,
-        True,
-        True,
-        False,
-        False,
-        False,
-        True,
-        False,
-        False,
-        False,
-    ]
+    assert _bits(site_neighbourhood(p, x, "H", open_, 0, {"N": 10.0, "F": 50.0}, outlets=1)) == "1.11...1..."
 
 
 def test_room_is_the_sports_surplus_plus_free_land(tmp_path):
