@@ -113,7 +113,7 @@ def test_a_latin_only_font_would_be_caught(tmp_path):
 
 
 def test_missing_cjk_font_fails_loudly_naming_the_package(monkeypatch):
-    monkeypatch.setattr(maps, "CJK_FONTS", ("No Such CJK Font",))
+    monkeypatch.setattr(cartography, "CJK_FONTS", ("No Such CJK Font",))
     cartography.cjk_font.cache_clear()
     try:
         with pytest.raises(cartography.MissingFontError, match="fonts-noto-cjk"):
