@@ -227,6 +227,9 @@ def attach_distances(problem: Problem) -> Problem:
     use_roads = not use_od and problem.roads is not None and scen.travel.use_roads and len(problem.roads) > 0
     net = RoadNet.from_roads(problem.roads, default_speed_kmh=scen.travel.default_speed_kmh) if use_roads else None
     frames, warnings = [], []
+    minutes = {b: v for b, v in scen.policy.max_trip_minutes.items() if v is not None}
+    if use_od and minutes:
+        warnings.append(f"the OD matrix gives km only: policy.max_trip_minutes ({minutes}) is not applied")
     for band in BANDS:
         villages = problem.villages[problem.villages[f"pupils_{band}"] > 0]
         sites = _candidate_sites(problem, band)

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 import pulp
 
-from planner.model.form import Form, compile_form
+from planner.model.form import Form, Rows, compile_form
 
 Key = tuple
 """A row's or variable's key within its family, e.g. ``("S042", "primary")``."""
@@ -90,6 +91,24 @@ class Builder:
         """Every row of a family by key, in the order added."""
         return {k: self.constraints[i] for (f, k), i in self.row_keys.items() if f == family}
 
+    def _rows(self) -> Rows:
+        """Every registered row in compressed form (one pass over PuLP's expressions)."""
+        lens, cols, coefs, lo, up = [], [], [], [], []
+        for c in self.constraints:
+            lens.append(len(c))
+            cols.extend(v.col for v in c)
+            coefs.extend(c.values())
+            lb, ub = c.getLb(), c.getUb()
+            lo.append(-np.inf if lb is None else lb)
+            up.append(np.inf if ub is None else ub)
+        return Rows(
+            np.asarray(lens, np.int64),
+            np.asarray(cols, np.int64),
+            np.asarray(coefs, float),
+            np.asarray(lo, float),
+            np.asarray(up, float),
+        )
+
     def finish(self) -> Model:
         """The frozen :class:`Model`, with its :class:`Form`. Columns are in
         the order of their (PuLP) names, rows in the order added."""
@@ -105,13 +124,7 @@ class Builder:
         lower = np.array([-np.inf if v.lowBound is None else v.lowBound for v in variables], dtype=float)
         upper = np.array([np.inf if v.upBound is None else v.upBound for v in variables], dtype=float)
         integer = np.array([v.cat == pulp.LpInteger for v in variables], dtype=bool)
-        rows = []
-        for c in self.constraints:
-            items = list(c.items())
-            cols = np.fromiter((v.col for v, _ in items), dtype=np.int64, count=len(items))
-            vals = np.fromiter((a for _, a in items), dtype=float, count=len(items))
-            lb, ub = c.getLb(), c.getUb()
-            rows.append((cols, vals, -np.inf if lb is None else lb, np.inf if ub is None else ub))
+        rows = self._rows()
         row_names = [""] * len(self.constraints)
         for (fam, key), i in self.row_keys.items():
             row_names[i] = key_name(fam, key)
@@ -236,6 +249,18 @@ class Model:
         cols = np.fromiter(self.standards.values(), dtype=np.int64, count=len(self.standards))
         mask[cols] = self.form.integer[cols]
         return mask
+
+    @cached_property
+    def site_codes(self) -> tuple[pd.Index, np.ndarray]:
+        """The sites, and per column the position of its site among them (-1: none)."""
+        codes, sites = pd.factorize(pd.Series(self.col_site), sort=True)
+        return pd.Index(sites), codes
+
+    def of_sites(self, sites: Iterable[str]) -> np.ndarray:
+        """Mask of the columns that belong to one of ``sites``."""
+        index, codes = self.site_codes
+        wanted = index.get_indexer(list(sites))
+        return np.isin(codes, wanted[wanted >= 0])
 
     def shortfalls(self) -> dict[Key, int]:
         """The shortfall columns, (site, ``short_<indicator>``) -> column."""

@@ -116,24 +116,43 @@ class Form:
         return rows + [f"bound {self.names[j]}" for j in np.flatnonzero(off > tol)]
 
 
+@dataclass(frozen=True)
+class Rows:
+    """Rows in compressed form: row ``i`` holds ``cols``/``coefs`` from
+    ``sum(lens[:i])`` on, between ``lower[i]`` and ``upper[i]``."""
+
+    lens: np.ndarray
+    cols: np.ndarray
+    coefs: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+    @classmethod
+    def of(cls, rows: list[tuple[np.ndarray, np.ndarray, float, float]]) -> Rows:
+        """From (columns, coefficients, lower, upper) per row."""
+        return cls(
+            np.array([len(c) for c, _, _, _ in rows], dtype=np.int64),
+            np.concatenate([c for c, _, _, _ in rows]) if rows else np.zeros(0, np.int64),
+            np.concatenate([v for _, v, _, _ in rows]) if rows else np.zeros(0),
+            np.array([r[2] for r in rows], dtype=float),
+            np.array([r[3] for r in rows], dtype=float),
+        )
+
+
 def compile_form(
     cost: np.ndarray,
     offset: float,
     lower: np.ndarray,
     upper: np.ndarray,
     integer: np.ndarray,
-    rows: list[tuple[np.ndarray, np.ndarray, float, float]],
+    rows: Rows,
     names: list[str],
     row_names: list[str],
 ) -> Form:
-    """A :class:`Form` from its columns and its rows as (columns, coefficients,
-    lower, upper); duplicate entries in a row add up."""
-    n = len(cost)
-    lens = np.fromiter((len(c) for c, _, _, _ in rows), dtype=np.int64, count=len(rows))
-    indptr = np.concatenate([[0], np.cumsum(lens)])
-    idx = np.concatenate([c for c, _, _, _ in rows]) if rows else np.zeros(0, np.int64)
-    val = np.concatenate([v for _, v, _, _ in rows]) if rows else np.zeros(0)
-    a = csr_matrix((val.astype(float), idx.astype(np.int64), indptr), shape=(len(rows), n))
+    """A :class:`Form` from its columns and rows; duplicate entries in a row add up."""
+    n, m = len(cost), len(rows.lens)
+    indptr = np.concatenate([[0], np.cumsum(rows.lens)]).astype(np.int64)
+    a = csr_matrix((rows.coefs.astype(float), rows.cols.astype(np.int64), indptr), shape=(m, n))
     a.sum_duplicates()
     a = a.tocsc()
     a.eliminate_zeros()
@@ -145,8 +164,8 @@ def compile_form(
         upper=np.asarray(upper, float),
         integer=np.asarray(integer, bool),
         matrix=a,
-        row_lower=np.array([r[2] for r in rows], dtype=float),
-        row_upper=np.array([r[3] for r in rows], dtype=float),
+        row_lower=np.asarray(rows.lower, float),
+        row_upper=np.asarray(rows.upper, float),
         names=pd.Index(names),
         row_names=tuple(row_names),
     )

@@ -18,7 +18,7 @@ import pandas as pd
 from planner.config.tuning import RegionsTuning
 from planner.data.problem import Problem
 from planner.model.core import Model
-from planner.model.form import compile_form
+from planner.model.form import Rows, compile_form
 from planner.solve import backend
 from planner.solve.clock import Clock
 from planner.solve.direct import Context
@@ -157,7 +157,7 @@ def _split_solve(
         np.zeros(n + k),
         np.concatenate([np.ones(n), np.full(k, np.inf)]),
         np.concatenate([np.ones(n, bool), np.zeros(k, bool)]),
-        rows,
+        Rows.of(rows),
         [f"y{i}" for i in range(n)] + [f"over{j}" for j in range(k)],
         [""] * len(rows),
     )

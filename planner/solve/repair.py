@@ -106,7 +106,7 @@ def shared_rows(m: Model) -> np.ndarray:
     and none: the budget, the equipment pool). Equality rows need no share:
     a job that holds the other sites' columns keeps its own sites' part of
     the sum as it was."""
-    codes, _ = pd.factorize(pd.Series(m.col_site).fillna("\0"), sort=True)
+    codes = m.site_codes[1]
     a = m.form.matrix.tocsr()
     lens = np.diff(a.indptr)
     c = codes[a.indices].astype(float)
@@ -138,7 +138,7 @@ def site_job(
     """The MIP of one neighbourhood and the columns it may change: the
     layout, every pair not ``free`` and every column of a site outside
     ``sites`` (or of none) held at ``x`` (whole columns rounded)."""
-    held = ~pd.Series(m.col_site).isin(sites).to_numpy()
+    held = ~m.of_sites(sites)
     held[layout[0]] = True
     pair_cols = m.pairs["col"].to_numpy()
     held[pair_cols[~free]] = True

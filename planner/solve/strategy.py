@@ -43,6 +43,7 @@ def solve_model(m: Model, problem: Problem, clock: Clock, floors: dict | None = 
     cfg = problem.scenario.solver
     ctx = Context(cfg, guide_of(problem))
     how = strategy_of(m, cfg.tuning)
+    started = clock.elapsed()
     for line in time_plan(how, cfg.tuning, clock.left()):
         log.info(line)
     if how == "regional":
@@ -54,7 +55,7 @@ def solve_model(m: Model, problem: Problem, clock: Clock, floors: dict | None = 
         res = res.but(message=f"direct: {res.message}")
     if clock.stopped:  # asked to stop: whatever the stages made of it, the run was interrupted
         res = res.but(status=SolveStatus.INTERRUPTED)
-    return res
+    return res.but(seconds=clock.elapsed() - started)
 
 
 def time_plan(how: str, tuning: SolveTuning, seconds: float) -> list[str]:

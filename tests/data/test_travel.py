@@ -138,6 +138,19 @@ def test_od_matrix_overrides_roads(tmp_path):
     ).to_csv(tmp_path / "od.csv", index=False)
     # V1-S2 is beyond the 10 km limit; V2-S2 is missing from the matrix: unreachable.
     assert pairs_of(path) == {("V1", "S1"): 7.5, ("V2", "S1"): 0.25}
+    assert not any("max_trip_minutes" in w for w in attach_distances(load_problem(path)).warnings)
+
+
+def test_an_od_run_says_it_cannot_apply_a_limit_in_minutes(tmp_path):
+    """An OD matrix has no minutes: a limit in minutes is not applied, and the run says so."""
+    scen = deep_merge(limits(km=10.0, minutes=20.0), {"data": {"distances": "od.csv"}})
+    path = make_case(tmp_path, [village("V1", 0, 0, g1_3=1)], [school("S1", 2, 0)], scenario=scen)
+    pd.DataFrame({"origin_id": ["V1"], "destination_id": ["S1"], "distance_km": [9.0]}).to_csv(
+        tmp_path / "od.csv", index=False
+    )
+    problem = attach_distances(load_problem(path))
+    assert pairs_of(path) == {("V1", "S1"): 9.0}  # 9 km at the default 30 km/h is 18 minutes: kept either way
+    assert any("max_trip_minutes" in w and "not applied" in w for w in problem.warnings)
 
 
 def test_straight_line_times_detour_without_roads(tmp_path):
