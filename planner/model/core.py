@@ -93,7 +93,11 @@ class Builder:
 
     def _rows(self) -> Rows:
         """Every registered row in compressed form (one pass over PuLP's expressions)."""
-        lens, cols, coefs, lo, up = [], [], [], [], []
+        lens: list[int] = []
+        cols: list[int] = []
+        coefs: list[float] = []
+        lo: list[float] = []
+        up: list[float] = []
         for c in self.constraints:
             lens.append(len(c))
             cols.extend(v.col for v in c)

@@ -56,11 +56,12 @@ def available() -> bool:
     return True
 
 
+@functools.cache
 def version() -> str:
+    """``highs`` and the library's version, as summary.json names the solver."""
     import highspy
 
-    h = highspy.Highs
-    return f"highs {h().version()}" if hasattr(h, "version") else "highs"
+    return f"highs {highspy.Highs().version()}"  # called after a solve: the banner's first Highs is made
 
 
 @functools.cache
