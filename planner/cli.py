@@ -175,7 +175,11 @@ def run(
         raise typer.Exit(1) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
-    s = run_.summary
+    _report(run_.summary, folder)
+
+
+def _report(s: dict, folder: Path) -> None:
+    """The run's headline on stdout (and a time limit or interrupt said on stderr)."""
     if s["status"] in ("interrupted", "time_limit"):
         why = "interrupted" if s["status"] == "interrupted" else "time limit reached"
         err.print(
@@ -187,10 +191,11 @@ def run(
     out.print(
         f"status {s['status']}, objective {s['objective']:,.1f}, gap {gap_txt}, "
         f"cost {s['cost_10k_yuan']['total']:,.1f} (10k yuan); budget {s['budget_10k_yuan']} "
-        f"for {s['budget_covers']} costs: {s['cost_budgeted_10k_yuan']:,.1f} used"
+        f"for {s['budget_covers']} costs: {s['cost_budgeted_10k_yuan']:,.1f} used",
+        soft_wrap=True,
     )
-    out.print(f"schools after: {s['counts_after']}")
-    out.print(f"run folder: {folder.resolve()}")
+    out.print(f"schools after: {s['counts_after']}", soft_wrap=True)
+    out.print(f"run folder: {folder.resolve()}", soft_wrap=True, highlight=False)
 
 
 @app.command()

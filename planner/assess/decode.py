@@ -131,19 +131,10 @@ def _site_costs(problem: Problem, after: pd.Series, added: pd.DataFrame) -> pd.D
     return out[list(CONSTRUCTION_COSTS)]
 
 
-def decode(m: Model, problem: Problem, result: Solution, *, build_seconds: float = 0.0) -> Plan:
-    """Turn a solution's values into a :class:`Plan`."""
-    if result.x is None:
-        raise ValueError("decode needs a solution with values")
-    x = result.x
+def _site_values(m: Model, x: np.ndarray, problem: Problem, after: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per site: the areas added (m²) and the classes, read from ``x``
+    (without class caps in the model, today's classes at open schools)."""
     sites = problem.sites
-    after = _types_after(m, x, problem)
-    assign = _assignments(m, x)
-    enrol = assign.pivot_table(index="school_id", columns="band", values="pupils", aggfunc="sum").reindex(
-        columns=list(BANDS)
-    )
-    enrol = enrol.reindex(sites.index).fillna(0.0)
-    boarders = assign[assign["boards"]].groupby("school_id")["pupils"].sum().reindex(sites.index).fillna(0.0)
 
     def value(keyed, key) -> float:
         c = keyed.get(key)
@@ -153,22 +144,18 @@ def decode(m: Model, problem: Problem, result: Solution, *, build_seconds: float
         {f"{k}_area_added_m2": [round(max(value(m.added, (s, k)), 0.0), 2) for s in sites.index] for k in AREA_KINDS},
         index=sites.index,
     )
+    if not m.classes:
+        return added, sites[["classes_primary", "classes_junior"]].where(after != "closed", 0).astype(int)
     classes = pd.DataFrame(
         {f"classes_{lv}": [round(value(m.classes, (s, lv))) for s in sites.index] for lv in LEVELS}, index=sites.index
     )
-    if not m.classes:
-        classes = sites[["classes_primary", "classes_junior"]].where(after != "closed", 0).astype(int)
-    costs = _site_costs(problem, after, added)
-    merged = _merged_into(problem, assign, after)
-    inv = investment_table(m, x, problem, after, merged)
-    if m.standards:
-        costs = pd.concat([costs, investment_site_costs(inv, problem)], axis=1)
-    expanded = (
-        (added.sum(axis=1) > 0.005)
-        | (classes["classes_primary"] > sites["classes_primary"])
-        | (classes["classes_junior"] > sites["classes_junior"])
-    )
-    t = pd.DataFrame(
+    return added, classes
+
+
+def _identity(problem: Problem, after: pd.Series) -> pd.DataFrame:
+    """The columns that say which site a row is, where, and its type before and after."""
+    sites = problem.sites
+    return pd.DataFrame(
         {
             "school_id": sites.index,
             "name": sites["name"],
@@ -181,6 +168,29 @@ def decode(m: Model, problem: Problem, result: Solution, *, build_seconds: float
             "type_after": after,
         }
     )
+
+
+def decode(m: Model, problem: Problem, result: Solution, *, build_seconds: float = 0.0) -> Plan:
+    """Turn a solution's values into a :class:`Plan`."""
+    x = result.values
+    sites = problem.sites
+    after = _types_after(m, x, problem)
+    assign = _assignments(m, x)
+    enrol = assign.pivot_table(index="school_id", columns="band", values="pupils", aggfunc="sum")
+    enrol = enrol.reindex(columns=list(BANDS)).reindex(sites.index).fillna(0.0)
+    boarders = assign[assign["boards"]].groupby("school_id")["pupils"].sum().reindex(sites.index).fillna(0.0)
+    added, classes = _site_values(m, x, problem, after)
+    costs = _site_costs(problem, after, added)
+    merged = _merged_into(problem, assign, after)
+    inv = investment_table(m, x, problem, after, merged)
+    if m.standards:
+        costs = pd.concat([costs, investment_site_costs(inv, problem)], axis=1)
+    expanded = (
+        (added.sum(axis=1) > 0.005)
+        | (classes["classes_primary"] > sites["classes_primary"])
+        | (classes["classes_junior"] > sites["classes_junior"])
+    )
+    t = _identity(problem, after)
     t["merged_into"] = merged.reindex(sites.index).fillna("")
     t["action"] = [
         _action(b, a, k, e, bool(mi))

@@ -208,19 +208,21 @@ def row_relaxations(problem: Problem, m: Model, slacks: dict[str, Slack], x: np.
 def _relaxation(
     problem: Problem, s: Slack, amount: float, size: float, after: dict[str, str], counts: dict[str, int]
 ) -> dict:
+    """What breaking one row means: a target off by ``amount`` schools, a
+    budget over by ``size``, or a school's cap, classes, ground or standard."""
     scen, fam, key = problem.scenario, s.family, s.key
     if fam.startswith("target"):
         t = str(key[0])
         lo, hi = scen.target_bounds(t)
         want = f"= {lo}" if lo == hi else (f">= {lo}" if fam == "target_min" else f"<= {hi}")
+        more = f"({int(round(abs(amount)))} {'fewer' if amount > 0 else 'more'})"
         return {
             "kind": "target",
             "type": t,
             "target": want,
             "feasible_count": counts[t],
             "change": int(round(-amount)),
-            "message": f"target {t} {want}: a plan exists with {counts[t]} "
-            f"({int(round(abs(amount)))} {'fewer' if amount > 0 else 'more'})",
+            "message": f"target {t} {want}: a plan exists with {counts[t]} {more}",
         }
     if fam.startswith("budget"):
         total = scen.budget.total_10k_yuan
@@ -235,6 +237,12 @@ def _relaxation(
             "over_10k_yuan": round(size, 1),
             "message": f"{label} {limit:,.0f} (10k yuan): needs {limit + size:,.0f}{pct}",
         }
+    return _site_relaxation(problem, s, size, after)
+
+
+def _site_relaxation(problem: Problem, s: Slack, size: float, after: dict[str, str]) -> dict:
+    """A school's row broken by ``size``: its cap, a class cap, its classes, its ground, or a standard."""
+    scen, fam, key = problem.scenario, s.family, s.key
     site = str(key[0])
     t = after.get(site, "closed")
     base = {
@@ -244,14 +252,14 @@ def _relaxation(
         "township": str(problem.sites.at[site, "township"]),
         "type_after": t,
     }
-    label = site_label(problem, site)
+    label = f"school {site_label(problem, site)}"
     if fam == "school_cap":
         cap = scen.caps.school_pupils.get(t)
         return {
             **base,
             "cap": cap,
             "over_pupils": round(size, 1),
-            "message": f"school {label} as {t}: {size:,.0f} pupils over its cap of {cap}",
+            "message": f"{label} as {t}: {size:,.0f} pupils over its cap of {cap}",
         }
     if fam == "class_cap":
         cap = scen.caps.class_size.get(str(key[1]))
@@ -260,7 +268,7 @@ def _relaxation(
             "level": key[1],
             "class_size": cap,
             "over_pupils": round(size, 1),
-            "message": f"school {label}: {size:,.0f} {key[1]} pupils over {cap} per class",
+            "message": f"{label}: {size:,.0f} {key[1]} pupils over {cap} per class",
         }
     if fam in FAMILIES["standards"]:
         kind = standard_kind(fam, key)
@@ -270,7 +278,7 @@ def _relaxation(
             "standard": kind,
             "short": round(size, 3),
             "cost_to_close_10k_yuan": round(cost, 1),
-            "message": f"school {label}: {kind} {size:,.1f} short of the standard ({cost:,.1f} 10k yuan to close)",
+            "message": f"{label}: {kind} {size:,.1f} short of the standard ({cost:,.1f} 10k yuan to close)",
         }
     if fam == "site_classes":
         mx = int(problem.sites.at[site, "max_classes"])
@@ -278,12 +286,12 @@ def _relaxation(
             **base,
             "max_classes": mx,
             "over_classes": round(size, 2),
-            "message": f"school {label}: needs {mx + size:.0f} classes, max_classes is {mx}",
+            "message": f"{label}: needs {mx + size:.0f} classes, max_classes is {mx}",
         }
     return {
         **base,
         "over_m2": round(size, 1),
-        "message": f"school {label}: needs {size:,.0f} m² more ground than its free site area",
+        "message": f"{label}: needs {size:,.0f} m² more ground than its free site area",
     }
 
 

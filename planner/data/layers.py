@@ -201,68 +201,77 @@ def check_coordinates(gdf: gpd.GeoDataFrame, file: str, layer: str, errors: Coll
         return True
     x, y = np.full(len(gdf), np.nan), np.full(len(gdf), np.nan)
     x[ok], y[ok] = gdf.geometry[ok].x.to_numpy(), gdf.geometry[ok].y.to_numpy()
-    crs = gdf.crs.to_string()
     if gdf.crs.is_geographic:
-        bad = ok & ((np.abs(x) > 180) | (np.abs(y) > 90))
-        swapped = bad & (np.abs(x) <= 90) & (np.abs(y) <= 180)
-        if swapped.any() and swapped.sum() * 2 >= bad.sum():
-            i = int(np.flatnonzero(swapped)[0])
-            errors.add(
-                file,
-                f"longitude and latitude look swapped: latitude beyond ±90° in row(s) {_rows(swapped)} "
-                f"(first: lon {x[i]:g}, lat {y[i]:g}); put longitude (east) first",
-                layer=layer,
-                row=i + 1,
-                id=row_id(gdf, i, layer),
-            )
-            return False
-        if bad.any() and bad.sum() * 2 >= ok.sum():
-            i = int(np.flatnonzero(bad)[0])
-            errors.add(
-                file,
-                f"coordinates ({x[i]:.1f}, {y[i]:.1f}) are not degrees but the CRS is geographic ({crs}): "
-                f"projected numbers labelled as degrees? Rows {_rows(bad)}; give the layer its projected CRS "
-                "(e.g. x/y with data.crs: EPSG:4547)",
-                layer=layer,
-                row=i + 1,
-                id=row_id(gdf, i, layer),
-            )
-            return False
-        for i in map(int, np.flatnonzero(bad)):
-            what = (
-                f"latitude {y[i]:g} is out of range (-90 to 90)"
-                if abs(y[i]) > 90
-                else f"longitude {x[i]:g} is out of range (-180 to 180)"
-            )
-            errors.add(
-                file,
-                what,
-                layer=layer,
-                row=int(i) + 1,
-                id=row_id(gdf, int(i), layer),
-                column=("lat" if abs(y[i]) > 90 else "lon") if file.lower().endswith(".csv") else None,
-            )
-        if bad.any():
-            return False
-        if (ok & (np.abs(y) > 70) & (np.abs(x) <= 70)).sum() == ok.sum():
-            errors.add(
-                file,
-                f"every point lies beyond latitude ±70° (first: lon {x[ok][0]:g}, lat {y[ok][0]:g}): "
-                "longitude and latitude look swapped",
-                layer=layer,
-            )
-            return False
-    elif (
+        return _degrees_ok(gdf, x, y, ok, file, layer, errors)
+    if (
         gdf.crs.is_projected
-        and ok.sum() >= 1
         and ((np.abs(x[ok]) <= 180) & (np.abs(y[ok]) <= 90)).all()
         and np.ptp(x[ok]) < 5
         and np.ptp(y[ok]) < 5
     ):
         errors.add(
             file,
-            f"coordinates look like degrees (first: {x[ok][0]:g}, {y[ok][0]:g}) but the CRS {crs} "
-            "is projected (metres): label them EPSG:4326 (lon/lat) instead",
+            f"coordinates look like degrees (first: {x[ok][0]:g}, {y[ok][0]:g}) but the CRS "
+            f"{gdf.crs.to_string()} is projected (metres): label them EPSG:4326 (lon/lat) instead",
+            layer=layer,
+        )
+        return False
+    return True
+
+
+def _degrees_ok(
+    gdf: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray, ok: np.ndarray, file: str, layer: str, errors: Collector
+) -> bool:
+    """Geographic coordinates: in range, not swapped, not projected numbers labelled as degrees."""
+    bad = ok & ((np.abs(x) > 180) | (np.abs(y) > 90))
+    swapped = bad & (np.abs(x) <= 90) & (np.abs(y) <= 180)
+    first = lambda mask: int(np.flatnonzero(mask)[0])  # noqa: E731
+    if swapped.any() and swapped.sum() * 2 >= bad.sum():
+        i = first(swapped)
+        errors.add(
+            file,
+            f"longitude and latitude look swapped: latitude beyond ±90° in row(s) {_rows(swapped)} "
+            f"(first: lon {x[i]:g}, lat {y[i]:g}); put longitude (east) first",
+            layer=layer,
+            row=i + 1,
+            id=row_id(gdf, i, layer),
+        )
+        return False
+    if bad.any() and bad.sum() * 2 >= ok.sum():
+        i = first(bad)
+        errors.add(
+            file,
+            f"coordinates ({x[i]:.1f}, {y[i]:.1f}) are not degrees but the CRS is geographic "
+            f"({gdf.crs.to_string()}): projected numbers labelled as degrees? Rows {_rows(bad)}; give the "
+            "layer its projected CRS (e.g. x/y with data.crs: EPSG:4547)",
+            layer=layer,
+            row=i + 1,
+            id=row_id(gdf, i, layer),
+        )
+        return False
+    csv = file.lower().endswith(".csv")
+    for i in map(int, np.flatnonzero(bad)):
+        lat = abs(y[i]) > 90
+        what = (
+            f"latitude {y[i]:g} is out of range (-90 to 90)"
+            if lat
+            else f"longitude {x[i]:g} is out of range (-180 to 180)"
+        )
+        errors.add(
+            file,
+            what,
+            layer=layer,
+            row=i + 1,
+            id=row_id(gdf, i, layer),
+            column=("lat" if lat else "lon") if csv else None,
+        )
+    if bad.any():
+        return False
+    if (ok & (np.abs(y) > 70) & (np.abs(x) <= 70)).sum() == ok.sum():
+        errors.add(
+            file,
+            f"every point lies beyond latitude ±70° (first: lon {x[ok][0]:g}, lat {y[ok][0]:g}): "
+            "longitude and latitude look swapped",
             layer=layer,
         )
         return False

@@ -106,57 +106,46 @@ def _typed_columns(
             continue
         raw = df[col.name]
         blank = (raw.isna() | (raw.astype(str).str.strip() == "")).to_numpy()
+        report = _reporter(errors, file, layer, col.name, ids)
         if col.kind == "str":
-            if col.required:
-                for i in np.flatnonzero(blank):
-                    errors.add(
-                        file,
-                        "is empty (expected a text value)",
-                        layer=layer,
-                        row=int(i) + 1,
-                        column=col.name,
-                        id=ids[i],
-                    )
+            for i in np.flatnonzero(blank) if col.required else ():
+                report("is empty (expected a text value)", i)
             fill = col.default if isinstance(col.default, str) else ""
             out[col.name] = [fill if b else _text(v) for v, b in zip(raw, blank)]
-            continue
-        num = (
-            pd.to_numeric(raw.astype(str).str.strip().where(~blank), errors="coerce")
-            if raw.dtype == object
-            else pd.to_numeric(raw, errors="coerce")
-        )
-        num = num.astype(float)
-        missing = num.isna().to_numpy() | ~np.isfinite(num.to_numpy())
-        want = "a whole number >= 0" if col.kind == "int" else "a number >= 0"
-        for i in np.flatnonzero(missing):
-            if blank[i] and not col.required:
-                continue
-            what = f"is missing (expected {want})" if blank[i] else f"expected {want}, got '{raw.iloc[i]}'"
-            errors.add(file, what, layer=layer, row=int(i) + 1, column=col.name, id=ids[i])
-        vals = num.to_numpy()
-        for i in np.flatnonzero(~missing & (vals < 0)):
-            errors.add(
-                file,
-                f"expected {want}, got {vals[i]:g} (negative)",
-                layer=layer,
-                row=int(i) + 1,
-                column=col.name,
-                id=ids[i],
-            )
-        if col.kind == "int":
-            whole = np.where(missing, 0.0, vals)  # inf and NaN are reported above, not rounded
-            frac = ~missing & (vals >= 0) & (np.abs(whole - np.round(whole)) > 1e-9)
-            for i in np.flatnonzero(frac):
-                errors.add(
-                    file,
-                    f"expected {want}, got {vals[i]:g} (fractional)",
-                    layer=layer,
-                    row=int(i) + 1,
-                    column=col.name,
-                    id=ids[i],
-                )
-        out[col.name] = np.where(missing, col.default if not col.required else 0, vals)
+        else:
+            out[col.name] = _numbers(raw, blank, col, report)
     return out
+
+
+def _reporter(errors: Collector, file: str, layer: str, column: str, ids: list[str | None]):
+    """``report(message, i)``: one issue at row ``i`` of a column."""
+
+    def report(message: str, i: int) -> None:
+        errors.add(file, message, layer=layer, row=int(i) + 1, column=column, id=ids[i])
+
+    return report
+
+
+def _numbers(raw: pd.Series, blank: np.ndarray, col: Column, report) -> np.ndarray:
+    """A numeric column: every missing, non-numeric, negative or (for a
+    count) fractional cell reported as ``report(message, row)``; missing
+    cells take the column's default."""
+    if raw.dtype == object:
+        num = pd.to_numeric(raw.astype(str).str.strip().where(~blank), errors="coerce")
+    else:
+        num = pd.to_numeric(raw, errors="coerce")
+    vals = num.astype(float).to_numpy()
+    missing = np.isnan(vals) | ~np.isfinite(vals)
+    want = "a whole number >= 0" if col.kind == "int" else "a number >= 0"
+    for i in np.flatnonzero(missing & ~(blank & (not col.required))):
+        report(f"is missing (expected {want})" if blank[i] else f"expected {want}, got '{raw.iloc[i]}'", i)
+    for i in np.flatnonzero(~missing & (vals < 0)):
+        report(f"expected {want}, got {vals[i]:g} (negative)", i)
+    if col.kind == "int":
+        whole = np.where(missing, 0.0, vals)  # inf and NaN are reported above, not rounded
+        for i in np.flatnonzero(~missing & (vals >= 0) & (np.abs(whole - np.round(whole)) > 1e-9)):
+            report(f"expected {want}, got {vals[i]:g} (fractional)", i)
+    return np.where(missing, col.default if not col.required else 0, vals)
 
 
 def _text(v: object) -> str:

@@ -173,86 +173,78 @@ def _bounds_text(lo, hi) -> str:
     return f"{'' if lo is None else lo}–{'' if hi is None else hi}"
 
 
-def summary_rows(summary: dict, problem: Problem | None = None) -> list[tuple[str, str, object, object, str]]:
-    """(group, item, plan value, target or limit, met) rows of the 汇总 sheet and the report."""
-    rows: list[tuple[str, str, object, object, str]] = []
-    ok = {True: "达到", False: "未达到"}
-    status = str(summary.get("status"))
-    rows.append(("求解", "求解状态", STATUS_ZH.get(status, status), "", ""))
-    gap = summary.get("mip_gap")
-    rows.append(("求解", "相对最优间隙", "" if gap is None else float(gap), "", ""))
+Row = tuple[str, str, object, object, str]
+"""(group, item, plan value, target or limit, met) of the 汇总 sheet and the report."""
+
+MET = {True: "达到", False: "未达到"}
+
+
+def _within(value: float, limit: float | None) -> tuple[object, str]:
+    """The limit and whether ``value`` keeps it ('' for no limit)."""
+    return ("", "") if limit is None else (float(limit), MET[value <= limit + 1e-6])
+
+
+def _solve_and_count_rows(summary: dict) -> list[Row]:
+    status, gap = str(summary.get("status")), summary.get("mip_gap")
+    rows: list[Row] = [
+        ("求解", "求解状态", STATUS_ZH.get(status, status), "", ""),
+        ("求解", "相对最优间隙", "" if gap is None else float(gap), "", ""),
+    ]
     targets = summary.get("targets", {})
     before, after = summary.get("counts_before", {}), summary.get("counts_after", {})
     for t in TYPES:
         tgt = targets.get(t)
-        rows.append(
-            (
-                "学校数（所）",
-                f"{type_label(t)}：现状 {before.get(t, 0)}，规划",
-                after.get(t, 0),
-                _bounds_text(tgt["min"], tgt["max"]) if tgt else "",
-                ok[tgt["met"]] if tgt else "",
-            )
-        )
-    for a, n in summary.get("actions", {}).items():
-        rows.append(("调整方式（所）", action_label(a), n, "", ""))
+        bounds, met = (_bounds_text(tgt["min"], tgt["max"]), MET[tgt["met"]]) if tgt else ("", "")
+        rows.append(("学校数（所）", f"{type_label(t)}：现状 {before.get(t, 0)}，规划", after.get(t, 0), bounds, met))
+    rows += [("调整方式（所）", action_label(a), n, "", "") for a, n in summary.get("actions", {}).items()]
+    return rows
+
+
+def _cost_rows(summary: dict, problem: Problem | None) -> list[Row]:
     cost, budget = summary.get("cost_10k_yuan", {}), summary.get("budget_10k_yuan")
     by_cat = problem.scenario.budget.by_category_10k_yuan if problem is not None else {}
-    for k, v in cost.items():
-        if k == "total":
-            continue
-        lim = by_cat.get(k)
-        rows.append(
-            (
-                "投资（万元）",
-                COST_ZH.get(k, k),
-                float(v),
-                "" if lim is None else float(lim),
-                "" if lim is None else ok[v <= lim + 1e-6],
-            )
-        )
+    rows: list[Row] = [
+        ("投资（万元）", COST_ZH.get(k, k), float(v), *_within(float(v), by_cat.get(k)))
+        for k, v in cost.items()
+        if k != "total"
+    ]
     tot = float(cost.get("total", 0.0))
     used = float(summary.get("cost_budgeted_10k_yuan", tot))
     label = "投资合计"
     if summary.get("budget_covers") == "construction":  # the budget limits a part: show the whole, then the part
         rows.append(("投资（万元）", label, tot, "", ""))
         label = "其中工程建设"
-    rows.append(
-        (
-            "投资（万元）",
-            label,
-            used,
-            "" if budget is None else float(budget),
-            "" if budget is None else ok[used <= budget + 1e-6],
-        )
-    )
-    for k in AREA_KINDS:
-        rows.append(("新增面积（m²）", AREA_ZH[k], float(summary.get("added_area_m2", {}).get(k, 0.0)), "", ""))
+    rows.append(("投资（万元）", label, used, *_within(used, budget)))
+    rows += [
+        ("新增面积（m²）", AREA_ZH[k], float(summary.get("added_area_m2", {}).get(k, 0.0)), "", "") for k in AREA_KINDS
+    ]
+    return rows
+
+
+def _pupil_and_trip_rows(summary: dict, problem: Problem | None) -> list[Row]:
     pupils, boarders = summary.get("pupils", {}), summary.get("boarders", {})
     limits = problem.scenario.policy.max_trip_km if problem is not None else {}
+    rows: list[Row] = []
     for b in BANDS:
         rows.append(("学生（人）", f"{BAND_ZH[b]}在校生", float(pupils.get(b, 0.0)), "", ""))
         rows.append(("学生（人）", f"{BAND_ZH[b]}寄宿生", float(boarders.get(b, 0.0)), "", ""))
     rows.append(("学生（人）", "寄宿生合计", float(boarders.get("total", 0.0)), "", ""))
     for b in BANDS:
-        lim = limits.get(b) if limits else None
-        mx = float(summary.get("max_trip_km", {}).get(b, 0.0))
+        far = float(summary.get("max_trip_km", {}).get(b, 0.0))
         rows.append(
             ("上学距离（公里）", f"{BAND_ZH[b]}平均", float(summary.get("mean_trip_km", {}).get(b, 0.0)), "", "")
         )
-        rows.append(
-            (
-                "上学距离（公里）",
-                f"{BAND_ZH[b]}最远",
-                mx,
-                "" if lim is None else float(lim),
-                "" if lim is None else ok[mx <= lim + 1e-6],
-            )
-        )
+        rows.append(("上学距离（公里）", f"{BAND_ZH[b]}最远", far, *_within(far, limits.get(b))))
         rows.append(
             ("上学距离（公里）", f"{BAND_ZH[b]}人·公里", float(summary.get("pupil_km", {}).get(b, 0.0)), "", "")
         )
     return rows
+
+
+def summary_rows(summary: dict, problem: Problem | None = None) -> list[Row]:
+    """The rows of the 汇总 sheet and the report: solve, school counts and
+    actions, costs against the budget, added areas, pupils, trips."""
+    return [*_solve_and_count_rows(summary), *_cost_rows(summary, problem), *_pupil_and_trip_rows(summary, problem)]
 
 
 def _write_summary(wb: xlsxwriter.Workbook, f: dict, summary: dict, problem: Problem, title: str) -> None:
