@@ -17,6 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _countygen_parts as parts
+import cohortgen
 import countygen as cg
 import numpy as np
 import pandas as pd
@@ -43,10 +44,12 @@ def check_layers(L, *, scale: float, label: str) -> None:
     b = L["boundary"].geometry.iat[0]
     bands = ["pupils_g1_3", "pupils_g4_6", "pupils_g7_9"]
     p = f"[{label}] "
-    check(p + "layers", list(L) == list(cg.LAYERS), str(list(L)))
-    check(p + "CRS of every layer", all(g.crs == cg.CRS for g in L.values()), cg.CRS)
+    cohorts = "births" in L
+    check(p + "layers", list(L) == [*cg.LAYERS, *(["births"] if cohorts else [])], str(list(L)))
+    check(p + "CRS of every layer", all(g.crs == cg.CRS for g in L.values() if hasattr(g, "crs")), cg.CRS)
+    grades = [f"pupils_g{i}" for i in range(1, 10)] if cohorts else []
     cols = {
-        "villages": cg.VILLAGE_COLUMNS,
+        "villages": cg.VILLAGE_COLUMNS + grades,
         "schools": cg.SCHOOL_COLUMNS,
         "candidate_sites": cg.SITE_COLUMNS,
         "roads": ["road_class", "speed_kmh"],
@@ -184,13 +187,17 @@ def check_layers(L, *, scale: float, label: str) -> None:
 
 def same(a, b) -> bool:
     for k in a:
+        geo = "geometry" in a[k].columns
         try:
             pd.testing.assert_frame_equal(
-                a[k].drop(columns="geometry"), b[k].drop(columns="geometry"), check_exact=True
+                a[k].drop(columns="geometry") if geo else a[k],
+                b[k].drop(columns="geometry", errors="ignore"),
+                check_exact=True,
+                check_dtype=geo,
             )
         except AssertionError:
             return False
-        if not all(shapely.to_wkb(a[k].geometry.to_numpy()) == shapely.to_wkb(b[k].geometry.to_numpy())):
+        if geo and not all(shapely.to_wkb(a[k].geometry.to_numpy()) == shapely.to_wkb(b[k].geometry.to_numpy())):
             return False
     return True
 
@@ -201,10 +208,11 @@ def main(argv=None) -> int:
     ap.add_argument("--bench", action="store_true")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    demo = cg.make_county(**cg.DEMO)
+    demo, _ = cohortgen.add_cohorts(cg.make_county(**cg.DEMO), seed=cg.DEMO["seed"])
     print(f"demo generated in {time.perf_counter() - t0:.2f} s")
     check_layers(demo, scale=1.0, label="demo")
-    check("same seed gives identical tables and geometry", same(demo, cg.make_county(**cg.DEMO)))
+    again, _ = cohortgen.add_cohorts(cg.make_county(**cg.DEMO), seed=cg.DEMO["seed"])
+    check("same seed gives identical tables and geometry", same(demo, again))
     check("another seed gives another county", not same(demo, cg.make_county(**{**cg.DEMO, "seed": 1})))
     check(
         "counts as asked (1000 villages, 186 schools, ~20 sites)",
@@ -212,8 +220,8 @@ def main(argv=None) -> int:
     )
     if args.gpkg.exists():
         names = [n for n, _ in pyogrio.list_layers(args.gpkg)]
-        back = {n: pyogrio.read_dataframe(args.gpkg, layer=n) for n in cg.LAYERS}
-        check("committed GeoPackage: layers", names == list(cg.LAYERS), str(names))
+        back = {n: pyogrio.read_dataframe(args.gpkg, layer=n) for n in (*cg.LAYERS, "births")}
+        check("committed GeoPackage: layers", names == [*cg.LAYERS, "births"], str(names))
         check("committed GeoPackage = regenerated demo", same(demo, back))
         size = args.gpkg.stat().st_size
         check("committed GeoPackage < 3 MB", size < 3e6, f"{size / 1e6:.2f} MB")

@@ -554,7 +554,9 @@ def _draw_roads(rng, geo: _Geo, vil, sch, sites) -> pd.DataFrame:
 # --------------------------------------------------------------------------- output
 
 
-VILLAGE_COLUMNS = ["village_id", "name", "township", "pupils_g1_3", "pupils_g4_6", "pupils_g7_9"]
+VILLAGE_COLUMNS = ["village_id", "name", "township", "kind", "pupils_g1_3", "pupils_g4_6", "pupils_g7_9"]
+KIND_NAMES = {"urban": "town", "seat": "seat", "rural": "village"}
+"""The villages layer's ``kind`` as the planner reads it (town, seat, village)."""
 SCHOOL_COLUMNS = [
     "school_id",
     "name",
@@ -594,7 +596,7 @@ def _to_layers(geo: _Geo, vil, sch, sites, roads, crs: str) -> dict[str, gpd.Geo
     return {
         "boundary": boundary,
         "townships": twp,
-        "villages": _points(vil, VILLAGE_COLUMNS, crs),
+        "villages": _points(vil.assign(kind=vil["kind"].map(KIND_NAMES)), VILLAGE_COLUMNS, crs),
         "schools": _points(sch, SCHOOL_COLUMNS, crs),
         "candidate_sites": _points(sites, SITE_COLUMNS, crs),
         "roads": gpd.GeoDataFrame(roads[["road_class", "speed_kmh"]], geometry=roads["geometry"].to_numpy(), crs=crs),

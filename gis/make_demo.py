@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import cohortgen
 import countygen
 
 HERE = Path(__file__).resolve().parent
@@ -27,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     layers = countygen.make_county(**countygen.DEMO)
+    layers, rates = cohortgen.add_cohorts(layers, seed=countygen.DEMO["seed"])
     seconds = time.perf_counter() - t0
     path = countygen.write_gpkg(layers, args.out)
     print(
@@ -34,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{k} {len(v)}" for k, v in layers.items())
     )
     print(countygen.calibration(layers).to_string(index=False))
+    print(f"cohorts: {rates}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Command line: ``planner run``, ``planner validate`` (and ``planner compare``).
+"""Command line: ``planner run``, ``planner validate``, ``planner project`` and ``planner compare``.
 
 The CLI only wires the stages of :mod:`planner.pipeline` together, shows
 progress, and maps outcomes to exit codes: 0 a plan was written, 2 bad input
@@ -22,8 +22,15 @@ from rich.console import Console
 from planner.assess.diagnose import format_diagnosis
 from planner.config.sources import load_scenario
 from planner.errors import InfeasibleError, PlannerError, ScenarioConflict
-from planner.outputs.folder import FolderExists, NotWritable, check_target, write_diagnosis, write_run_folder
-from planner.pipeline import prepare, run_clock, solve_problem, with_solver
+from planner.outputs.folder import (
+    FolderExists,
+    NotWritable,
+    atomic_folder,
+    check_target,
+    write_diagnosis,
+    write_run_folder,
+)
+from planner.pipeline import prepare, project_scenario, run_clock, solve_problem, with_solver
 from planner.solve.clock import Clock
 
 app = typer.Typer(
@@ -212,6 +219,34 @@ def validate(scenario: Path = typer.Argument(..., help="scenario YAML")) -> None
         f"{len(problem.candidates)} candidate sites, {len(problem.pairs)} pairs within limits",
         soft_wrap=True,
     )
+
+
+@app.command()
+def project(
+    scenario: Path = typer.Argument(..., help="scenario YAML with a 'projection:' key"),
+    out_dir: Path = typer.Option(..., "--out", help="folder to write"),
+    to_year: Optional[int] = typer.Option(None, "--to-year", help="last year projected (default: the target year)"),
+    force: bool = typer.Option(False, "--force", help="replace an existing folder"),
+) -> None:
+    """Project pupils by village, band and year from a base year's grades and
+    births; write the tables and the enrolment chart."""
+    from planner.outputs.projection import write_projection
+
+    try:
+        problem, projection = project_scenario(scenario, to_year)
+        for w in projection.warnings:
+            err.print(f"[yellow]warning[/]: {w}", highlight=False)
+        folder = atomic_folder(out_dir, lambda tmp: write_projection(problem, projection, tmp), force=force)
+    except FolderExists as e:
+        err.print(f"error: {e}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except PlannerError as e:
+        _fail(e)
+    totals = projection.totals()
+    for year in projection.years:
+        t = totals.loc[year]
+        out.print(f"{year}: primary {t['primary']:,.0f}, junior {t['junior']:,.0f}", highlight=False)
+    out.print(f"projection folder: {folder.resolve()}", soft_wrap=True, highlight=False)
 
 
 @app.command()

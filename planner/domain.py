@@ -17,6 +17,15 @@ LEVELS: Final = ("primary", "junior")
 
 LEVEL_OF_BAND: Final = {"g1_3": "primary", "g4_6": "primary", "g7_9": "junior"}
 
+GRADES: Final = ("g1", "g2", "g3", "g4", "g5", "g6", "g7", "g8", "g9")
+"""The nine grades of compulsory education (grade 1 at six)."""
+
+BAND_OF_GRADE: Final = {g: BANDS[i // 3] for i, g in enumerate(GRADES)}
+
+VILLAGE_KINDS: Final = ("town", "seat", "village")
+"""Where pupils live, for migration rates: the county town's communities (城区),
+a township seat's communities (集镇) and rural villages (农村)."""
+
 TYPES: Final = ("teaching_point", "primary", "junior", "nine_year")
 """School types after (and before) the plan; ``closed`` is not a type."""
 

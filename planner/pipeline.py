@@ -1,6 +1,6 @@
 """The stages wired in order, for the CLI, the tests and notebooks.
 
-config -> data (load, travel, checks) -> model -> solve -> assess. Writing
+config -> data (load, travel, checks) -> projection -> model -> solve -> assess. Writing
 the run folder is left to the caller (:mod:`planner.outputs.folder`). One
 :class:`~planner.solve.clock.Clock` bounds a run: every solve, balance round
 and the diagnosis take their seconds from it.
@@ -18,13 +18,15 @@ from planner.assess.decode import Plan, decode
 from planner.assess.diagnose import diagnose
 from planner.assess.summary import summarise
 from planner.config.scenario import Scenario
-from planner.config.sources import load_scenario
+from planner.config.sources import load_scenario, locate_key
 from planner.data.checks import presolve_checks
 from planner.data.load import load_problem
 from planner.data.problem import Problem
 from planner.data.travel import attach_distances
-from planner.errors import InfeasibleError, Interrupted, NoPlanInTime, ScenarioConflict
+from planner.errors import InfeasibleError, InputError, Interrupted, Issue, NoPlanInTime, ScenarioConflict
 from planner.model.build import build_model
+from planner.projection.cohort import Projection
+from planner.projection.pupils import projection_of, with_projected_pupils
 from planner.solve.clock import Clock
 from planner.solve.status import Solution, SolveStatus
 from planner.solve.strategy import solve_model
@@ -64,7 +66,7 @@ def prepare(
     made within it."""
     scen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     progress("load")
-    problem = load_problem(scen)
+    problem = with_projected_pupils(load_problem(scen))
     progress("travel")
     problem = attach_distances(problem)
     progress("checks")
@@ -158,3 +160,15 @@ def run_scenario(scenario: Scenario | str | Path, progress: Progress = lambda s:
     scen = with_solver(scen, **overrides)
     clock = run_clock(scen)
     return solve_problem(prepare(scen, progress), progress, clock)
+
+
+def project_scenario(scenario: Scenario | str | Path, to_year: int | None = None) -> tuple[Problem, Projection]:
+    """The scenario's inputs and their projection to ``to_year`` (its target year by default)."""
+    scen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if scen.projection is None:
+        file, line = locate_key(scen, "name")
+        raise InputError([Issue(file, "the scenario has no 'projection:' key (base_year and rates)", line=line)])
+    problem = load_problem(scen)
+    projection = projection_of(problem, to_year)
+    assert projection is not None  # the loader gives cohorts to every projected scenario
+    return problem, projection

@@ -11,7 +11,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "planner"
 
-LAYERS = ("domain", "errors", "config", "data", "model", "solve", "assess", "outputs", "pipeline", "cli")
+LAYERS = ("domain", "errors", "config", "data", "projection", "model", "solve", "assess", "outputs", "pipeline", "cli")
 """The stages in the order of the flow; a module may import only from its own
 stage or an earlier one (``domain`` and ``errors`` are shared by all)."""
 
@@ -20,12 +20,13 @@ RANK = {
     "errors": 0,
     "config": 1,
     "data": 2,
-    "model": 3,
-    "solve": 4,
-    "assess": 5,
-    "outputs": 6,
-    "pipeline": 7,
-    "cli": 8,
+    "projection": 3,
+    "model": 4,
+    "solve": 5,
+    "assess": 6,
+    "outputs": 7,
+    "pipeline": 8,
+    "cli": 9,
 }
 
 NOT_TUNING = {

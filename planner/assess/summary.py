@@ -42,6 +42,14 @@ def target_report(problem: Problem, counts: dict[str, int]) -> dict[str, dict]:
     return out
 
 
+def _projected(problem: Problem) -> dict | None:
+    """Where the pupils came from when they were projected (else ``None``)."""
+    c, p = problem.cohorts, problem.scenario.projection
+    if c is None or p is None:
+        return None
+    return {"base_year": c.base_year, "year": problem.scenario.target_year, "grades_from": c.grade_source}
+
+
 def summarise(problem: Problem, plan: Plan) -> dict:
     """The run's summary.json content (indicators are added by the assessment of standards)."""
     scen, res, s = problem.scenario, plan.result, plan.schools
@@ -73,6 +81,7 @@ def summarise(problem: Problem, plan: Plan) -> dict:
         "budget_covers": scen.budget.covers,
         "cost_budgeted_10k_yuan": round(scen.budget.budgeted(plan.cost_10k_yuan), 4),
         "pupils": {**pupils, "total": round(sum(pupils.values()), 3)},
+        "pupils_projected": _projected(problem),
         "boarders": boarders,
         **trip_figures(plan.assignments),
         "added_area_m2": {k: round(float(s[f"{k}_area_added_m2"].sum()), 2) for k in AREA_KINDS},

@@ -13,8 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, Optional, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from planner.config.projection import ProjectionConfig
 from planner.config.tuning import SolveTuning
 from planner.domain import BANDS, CONSTRUCTION_COSTS
 
@@ -66,6 +67,9 @@ class DataConfig(_Frozen):
     roads: Optional[LayerRef] = None
     boundary: Optional[LayerRef] = None
     townships: Optional[LayerRef] = None
+    births: Optional[LayerRef] = Field(
+        None, description="births by village and year (village_id, year, births): a CSV or a GeoPackage table"
+    )
     distances: Optional[str] = None
     crs: Optional[str] = Field(None, description="CRS of x/y columns in CSV layers")
     metric_crs: Optional[str] = Field(
@@ -266,6 +270,9 @@ class Scenario(_Frozen):
     solver: SolverConfig = SolverConfig()
     indicators: IndicatorConfig = IndicatorConfig()
     fixed: dict[str, TypeOrClosed] = {}
+    projection: Optional[ProjectionConfig] = Field(
+        None, description="project the target year's pupils from a base year's grades and births"
+    )
     base_dir: str = Field("", description="folder data paths are relative to (set by the loader)")
     source_files: tuple[str, ...] = ()
 
@@ -276,6 +283,14 @@ class Scenario(_Frozen):
             if isinstance(r, Range) and r.min is not None and r.max is not None and r.min > r.max:
                 raise ValueError(f"target {t}: min {r.min} > max {r.max}")
         return v
+
+    @model_validator(mode="after")
+    def _base_year_first(self) -> Scenario:
+        if self.projection is not None and self.projection.base_year > self.target_year:
+            raise ValueError(
+                f"projection.base_year {self.projection.base_year} is after target_year {self.target_year}"
+            )
+        return self
 
     def target_bounds(self, t: str) -> tuple[int | None, int | None]:
         """(min, max) count of open sites of type ``t``; ``None`` is unbounded."""

@@ -9,7 +9,7 @@ downstream needs to check.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -18,6 +18,8 @@ import pandas as pd
 
 from planner.config.scenario import Scenario
 from planner.config.sources import load_scenario, locate_key
+from planner.data.cohorts import read_cohorts
+from planner.data.columns import Column, check_ids, typed_columns
 from planner.data.layers import (
     add_rows,
     boundary_shape,
@@ -27,23 +29,11 @@ from planner.data.layers import (
     points_table,
     read_layer,
     read_od,
-    row_id,
     sha256,
 )
 from planner.data.problem import Problem
 from planner.domain import BANDS, TYPES
 from planner.errors import Collector
-
-
-@dataclass(frozen=True)
-class Column:
-    """Expected column: name, kind ('str', 'int', 'num') and whether required."""
-
-    name: str
-    kind: str = "num"
-    required: bool = True
-    default: float | str = 0
-
 
 VILLAGE_SPEC = (
     Column("village_id", "str"),
@@ -90,89 +80,6 @@ SITE_SPEC = (
 )
 
 
-def _typed_columns(
-    df: pd.DataFrame, spec: tuple[Column, ...], file: str, layer: str, id_col: str, errors: Collector
-) -> pd.DataFrame:
-    """Coerce each column to its kind, recording every bad cell with what was expected."""
-    out = pd.DataFrame(index=df.index)
-    ids = [row_id(df, i, layer) for i in range(len(df))]
-    for col in spec:
-        if col.name not in df.columns:
-            if col.required:
-                near = difflib.get_close_matches(col.name, [str(c) for c in df.columns], n=1, cutoff=0.7)
-                hint = f" (found '{near[0]}': rename it?)" if near else ""
-                errors.add(file, f"missing column '{col.name}'{hint}", layer=layer, column=col.name)
-            out[col.name] = "" if col.kind == "str" and not isinstance(col.default, str) else col.default
-            continue
-        raw = df[col.name]
-        blank = (raw.isna() | (raw.astype(str).str.strip() == "")).to_numpy()
-        report = _reporter(errors, file, layer, col.name, ids)
-        if col.kind == "str":
-            for i in np.flatnonzero(blank) if col.required else ():
-                report("is empty (expected a text value)", i)
-            fill = col.default if isinstance(col.default, str) else ""
-            out[col.name] = [fill if b else _text(v) for v, b in zip(raw, blank)]
-        else:
-            out[col.name] = _numbers(raw, blank, col, report)
-    return out
-
-
-def _reporter(errors: Collector, file: str, layer: str, column: str, ids: list[str | None]):
-    """``report(message, i)``: one issue at row ``i`` of a column."""
-
-    def report(message: str, i: int) -> None:
-        errors.add(file, message, layer=layer, row=int(i) + 1, column=column, id=ids[i])
-
-    return report
-
-
-def _numbers(raw: pd.Series, blank: np.ndarray, col: Column, report) -> np.ndarray:
-    """A numeric column: every missing, non-numeric, negative or (for a
-    count) fractional cell reported as ``report(message, row)``; missing
-    cells take the column's default."""
-    if raw.dtype == object:
-        num = pd.to_numeric(raw.astype(str).str.strip().where(~blank), errors="coerce")
-    else:
-        num = pd.to_numeric(raw, errors="coerce")
-    vals = num.astype(float).to_numpy()
-    missing = np.isnan(vals) | ~np.isfinite(vals)
-    want = "a whole number >= 0" if col.kind == "int" else "a number >= 0"
-    for i in np.flatnonzero(missing & ~(blank & (not col.required))):
-        report(f"is missing (expected {want})" if blank[i] else f"expected {want}, got '{raw.iloc[i]}'", i)
-    for i in np.flatnonzero(~missing & (vals < 0)):
-        report(f"expected {want}, got {vals[i]:g} (negative)", i)
-    if col.kind == "int":
-        whole = np.where(missing, 0.0, vals)  # inf and NaN are reported above, not rounded
-        for i in np.flatnonzero(~missing & (vals >= 0) & (np.abs(whole - np.round(whole)) > 1e-9)):
-            report(f"expected {want}, got {vals[i]:g} (fractional)", i)
-    return np.where(missing, col.default if not col.required else 0, vals)
-
-
-def _text(v: object) -> str:
-    """A cell as text: integral floats (ids read as numbers) lose their '.0'."""
-    if isinstance(v, (float, np.floating)) and np.isfinite(v) and float(v).is_integer():
-        return str(int(v))
-    return str(v).strip()
-
-
-def _check_ids(ids: pd.Series, file: str, layer: str, column: str, errors: Collector) -> None:
-    first: dict[str, int] = {}
-    for i, v in enumerate(ids.astype(str)):
-        if v == "":
-            continue
-        if v in first:
-            errors.add(
-                file,
-                f"duplicate id '{v}' (first at row {first[v] + 1}); ids must be unique",
-                layer=layer,
-                row=i + 1,
-                column=column,
-                id=v,
-            )
-        else:
-            first[v] = i
-
-
 def _allowed_types(sites: pd.DataFrame, s: Scenario) -> list[tuple[str, ...]]:
     """Apply the policy's moves, keep rules, new-build switch and fixed decisions."""
     pol, out = s.policy, []
@@ -193,7 +100,7 @@ def _allowed_types(sites: pd.DataFrame, s: Scenario) -> list[tuple[str, ...]]:
 
 
 def _schools_frame(gdf, crs, file, boundary, errors) -> pd.DataFrame:
-    t = _typed_columns(pd.DataFrame(gdf.drop(columns="geometry")), SCHOOL_SPEC, file, "schools", "school_id", errors)
+    t = typed_columns(pd.DataFrame(gdf.drop(columns="geometry")), SCHOOL_SPEC, file, "schools", "school_id", errors)
     unknown = ~t["type"].isin(TYPES).to_numpy() & (t["type"] != "").to_numpy()
     for i in np.flatnonzero(unknown):
         got = t["type"].iloc[i]
@@ -207,7 +114,7 @@ def _schools_frame(gdf, crs, file, boundary, errors) -> pd.DataFrame:
             column="type",
             id=t["school_id"].iloc[i] or None,
         )
-    _check_ids(t["school_id"], file, "schools", "school_id", errors)
+    check_ids(t["school_id"], file, "schools", "school_id", errors)
     xy = points_table(gdf, crs, file, "schools", "school_id", errors)
     outside_boundary(xy, t["school_id"], boundary, file, "schools", errors)
     t = pd.concat([t, xy], axis=1).rename(columns={"school_id": "site_id", "type": "type_before"})
@@ -216,9 +123,7 @@ def _schools_frame(gdf, crs, file, boundary, errors) -> pd.DataFrame:
 
 
 def _candidates_frame(gdf, crs, file, boundary, errors) -> pd.DataFrame:
-    t = _typed_columns(
-        pd.DataFrame(gdf.drop(columns="geometry")), SITE_SPEC, file, "candidate_sites", "site_id", errors
-    )
+    t = typed_columns(pd.DataFrame(gdf.drop(columns="geometry")), SITE_SPEC, file, "candidate_sites", "site_id", errors)
     lists = []
     for i, v in enumerate(t["allowed_types"]):
         types = tuple(x.strip() for x in str(v).replace(";", ",").split(",") if x.strip())
@@ -233,7 +138,7 @@ def _candidates_frame(gdf, crs, file, boundary, errors) -> pd.DataFrame:
                 id=t["site_id"].iloc[i] or None,
             )
         lists.append(tuple(x for x in types if x in TYPES))
-    _check_ids(t["site_id"], file, "candidate_sites", "site_id", errors)
+    check_ids(t["site_id"], file, "candidate_sites", "site_id", errors)
     xy = points_table(gdf, crs, file, "candidate_sites", "site_id", errors)
     outside_boundary(xy, t["site_id"], boundary, file, "candidate_sites", errors)
     t = pd.concat([t, xy], axis=1)
@@ -251,9 +156,12 @@ def _candidates_frame(gdf, crs, file, boundary, errors) -> pd.DataFrame:
     return t.drop(columns="allowed_types")
 
 
-def _villages_frame(gdf, crs, file, boundary, errors) -> pd.DataFrame:
-    t = _typed_columns(pd.DataFrame(gdf.drop(columns="geometry")), VILLAGE_SPEC, file, "villages", "village_id", errors)
-    _check_ids(t["village_id"], file, "villages", "village_id", errors)
+def _villages_frame(gdf, crs, file, boundary, errors, *, projected: bool = False) -> pd.DataFrame:
+    """Villages; a projected scenario takes their pupils from the projection, so
+    the band columns (base-year pupils, when no grade columns) may be absent."""
+    spec = tuple(replace(c, required=False) if projected and c.name.startswith("pupils_") else c for c in VILLAGE_SPEC)
+    t = typed_columns(pd.DataFrame(gdf.drop(columns="geometry")), spec, file, "villages", "village_id", errors)
+    check_ids(t["village_id"], file, "villages", "village_id", errors)
     xy = points_table(gdf, crs, file, "villages", "village_id", errors)
     outside_boundary(xy, t["village_id"], boundary, file, "villages", errors)
     return pd.concat([t, xy], axis=1).set_index("village_id")
@@ -379,7 +287,10 @@ def load_problem(scenario: Scenario | str | Path) -> Problem:
     crs = metric_crs(s, points[0], errors)
     file = {name: str(p) for name, p in paths.items()}
     boundary = boundary_shape(raw.get("boundary"), crs, file.get("boundary"), errors)
-    villages = _villages_frame(raw["villages"], crs, file["villages"], boundary, errors) if "villages" in raw else None
+    projected = s.projection is not None
+    villages = None
+    if "villages" in raw:
+        villages = _villages_frame(raw["villages"], crs, file["villages"], boundary, errors, projected=projected)
     schools = _schools_frame(raw["schools"], crs, file["schools"], boundary, errors) if "schools" in raw else None
     cands = None
     if "candidate_sites" in raw and len(raw["candidate_sites"]):
@@ -390,13 +301,15 @@ def load_problem(scenario: Scenario | str | Path) -> Problem:
     if frames and villages is not None:  # references are checked even when rows have mistakes
         known = pd.concat(frames, ignore_index=True).drop_duplicates("site_id").set_index("site_id")
         _check_references(known, villages.loc[~villages.index.duplicated()], od, od_path, s, errors)
+    cohorts = read_cohorts(s, raw, file, villages, errors) if villages is not None else None
     errors.raise_if_any()
     if villages is None:  # unreachable: a required layer not read is an issue already raised
         raise AssertionError("villages missing without an issue")
     sites = pd.concat(frames, ignore_index=True).set_index("site_id")
     sites["allowed"] = _allowed_types(sites, s)
     sites = sites.drop(columns="allowed_types_list")
-    files = sorted({*file.values(), *s.source_files, *([str(od_path)] if od_path else [])})
+    births = [cohorts.births_file] if cohorts is not None else []
+    files = sorted({*file.values(), *s.source_files, *([str(od_path)] if od_path else []), *births})
     return Problem(
         scenario=s,
         villages=villages,
@@ -407,4 +320,5 @@ def load_problem(scenario: Scenario | str | Path) -> Problem:
         boundary=_in_crs(raw.get("boundary"), crs) if boundary is not None else None,
         townships=_in_crs(raw.get("townships"), crs),
         inputs=tuple((f, sha256(Path(f))) for f in files),
+        cohorts=cohorts,
     )

@@ -12,6 +12,7 @@ import geopandas as gpd
 import pandas as pd
 
 from planner.config.scenario import Scenario
+from planner.data.cohorts import Cohorts
 from planner.domain import BANDS
 
 VILLAGE_COLUMNS = ("name", "township", "x", "y", "lon", "lat", *(f"pupils_{b}" for b in BANDS))
@@ -65,6 +66,8 @@ class Problem:
     pairs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(PAIR_COLUMNS)))
     """Empty until the travel stage attaches them (:meth:`with_pairs`)."""
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    cohorts: Cohorts | None = None
+    """Base-year grades and births, when the scenario projects its pupils."""
 
     def with_pairs(self, pairs: pd.DataFrame, warnings: tuple[str, ...] = ()) -> Problem:
         """A copy carrying the travel stage's pruned pairs."""

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from planner.outputs.gpkg import write_gpkg
 from planner.outputs.maps import write_maps
+from planner.outputs.projection import write_projected
 from planner.outputs.report import write_report
 from planner.outputs.workbook import write_workbook
 
-APPENDIX_WRITERS = (write_maps, write_workbook, write_gpkg, write_report)
-"""Writers ``(problem, plan, summary, folder) -> None`` of maps/, plan.xlsx, plan.gpkg and report.html."""
+APPENDIX_WRITERS = (write_projected, write_maps, write_workbook, write_gpkg, write_report)
+"""Writers ``(problem, plan, summary, folder) -> None`` of projection/ (when the
+pupils were projected), maps/, plan.xlsx, plan.gpkg and report.html."""
