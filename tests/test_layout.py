@@ -37,6 +37,15 @@ NOT_TUNING = {
     "MAX_ROW_ISSUES": "input mistakes reported per column before one summing up the rest",
     "DPI": "the maps' resolution",
     "IMAGE_WIDTH_PX": "the report's image width",
+    "KRASOVSKY_A_M": "a constant of the published GCJ-02 formula",
+    "KRASOVSKY_EE": "a constant of the published GCJ-02 formula",
+    "BD_X_PI": "a constant of the published BD-09 formula",
+    "CHINA_BOX": "where the map services apply their offset (published)",
+    "INVERSE_TOL_DEG": "the inverse's precision, far below a metre",
+    "INVERSE_MAX_STEPS": "a cap on the inverse's iterations, which converge in a handful",
+    "SHIFT_M": "what a map service's offset looks like, for an input warning",
+    "SHIFT_ALIGNED": "how aligned offsets must be to warn",
+    "SHIFT_MIN_POINTS": "too few points say nothing about a shift",
 }
 """Module-level numbers that are not knobs of the solve strategy (they trade nothing)."""
 

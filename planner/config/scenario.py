@@ -72,6 +72,10 @@ class DataConfig(_Frozen):
     )
     distances: Optional[str] = None
     crs: Optional[str] = Field(None, description="CRS of x/y columns in CSV layers")
+    coords: Literal["wgs84", "cgcs2000", "gcj02", "bd09"] = Field(
+        "wgs84",
+        description="system of lon/lat coordinates: gcj02 (Amap, Tencent) and bd09 (Baidu) are converted to WGS84",
+    )
     metric_crs: Optional[str] = Field(
         None, description="CRS distances are taken in; default: the layers' own if metric, else UTM"
     )

@@ -24,6 +24,7 @@ from planner.config.scenario import LayerRef, Scenario
 from planner.config.sources import locate_key
 from planner.data.columns import Column, typed_columns
 from planner.data.layers import add_rows
+from planner.data.text import NotText, read_csv_text
 from planner.domain import BAND_OF_GRADE, BANDS, GRADES, VILLAGE_KINDS
 from planner.errors import Collector
 
@@ -117,15 +118,15 @@ def read_table(path: Path, layer: str | None, name: str, errors: Collector) -> p
         return None
     try:
         if path.suffix.lower() == ".csv":
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            df = read_csv_text(path)
         else:
             names = [n for n, _ in pyogrio.list_layers(path)]
             if (layer or name) not in names:
                 errors.add(str(path), f"layer not found (the file has: {', '.join(names)})", layer=layer or name)
                 return None
             df = pd.DataFrame(pyogrio.read_dataframe(path, layer=layer or name, read_geometry=False))
-    except UnicodeDecodeError as e:
-        errors.add(str(path), f"is not UTF-8 text (byte {e.start})", layer=name)
+    except NotText as e:
+        errors.add(str(path), str(e), layer=name)
         return None
     except pd.errors.EmptyDataError:
         errors.add(str(path), "the file is empty", layer=name)

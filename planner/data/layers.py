@@ -20,6 +20,8 @@ import shapely
 
 from planner.config.scenario import LayerRef, Scenario
 from planner.config.sources import locate_key
+from planner.data.coords import in_wgs84
+from planner.data.text import NotText, read_csv_text
 from planner.errors import Collector
 
 
@@ -70,9 +72,9 @@ def _crs_of(s: Scenario, key: str, errors: Collector) -> pyproj.CRS | None:
 def _read_csv_points(path: Path, s: Scenario, errors: Collector, layer: str) -> gpd.GeoDataFrame | None:
     """A CSV with lon/lat (EPSG:4326) or x/y plus the scenario's ``crs``."""
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except UnicodeDecodeError as e:
-        errors.add(str(path), f"is not UTF-8 text (byte {e.start}); export the table as CSV UTF-8", layer=layer)
+        df = read_csv_text(path)
+    except NotText as e:
+        errors.add(str(path), str(e), layer=layer)
         return None
     except pd.errors.EmptyDataError:
         errors.add(str(path), "the file is empty (expected a header row and one row per point)", layer=layer)
@@ -160,7 +162,7 @@ def read_layer(
             errors.add(str(path), what, layer=name)
         return None, None
     if path.suffix.lower() == ".csv":
-        return _read_csv_points(path, s, errors, name), path
+        return in_wgs84(_read_csv_points(path, s, errors, name), s, path, name, errors), path
     layer = ref.layer if ref.layer is not None else (name if path.suffix.lower() == ".gpkg" else None)
     if layer is not None and path.suffix.lower() == ".gpkg":
         try:
@@ -178,7 +180,7 @@ def read_layer(
         errors.add(str(path), f"cannot read: {' '.join(str(e).split())}", layer=name)
         return None, None
     gdf.columns = [str(c).strip() if c != gdf.geometry.name else c for c in gdf.columns]
-    return gdf, path
+    return in_wgs84(gdf, s, path, name, errors), path
 
 
 def _rows(mask: np.ndarray, limit: int = 5) -> str:
@@ -354,9 +356,9 @@ def read_od(s: Scenario, errors: Collector) -> tuple[pd.DataFrame | None, Path |
         errors.add(str(path), "file not found", layer="distances")
         return None, None
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except UnicodeDecodeError as e:
-        errors.add(str(path), f"is not UTF-8 text (byte {e.start})", layer="distances")
+        df = read_csv_text(path)
+    except NotText as e:
+        errors.add(str(path), str(e), layer="distances")
         return None, path
     except pd.errors.EmptyDataError:
         errors.add(str(path), "the file is empty (expected origin_id, destination_id, distance_km)", layer="distances")

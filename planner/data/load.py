@@ -20,6 +20,7 @@ from planner.config.scenario import Scenario
 from planner.config.sources import load_scenario, locate_key
 from planner.data.cohorts import read_cohorts
 from planner.data.columns import Column, check_ids, typed_columns
+from planner.data.coords import shift_warning
 from planner.data.layers import (
     add_rows,
     boundary_shape,
@@ -308,6 +309,12 @@ def load_problem(scenario: Scenario | str | Path) -> Problem:
     sites = pd.concat(frames, ignore_index=True).set_index("site_id")
     sites["allowed"] = _allowed_types(sites, s)
     sites = sites.drop(columns="allowed_types_list")
+    roads = _in_crs(raw.get("roads"), crs)
+    shifted = [
+        shift_warning(name, f[["x", "y"]].to_numpy(float), f[["lon", "lat"]].to_numpy(float), roads)
+        for name, f in (("schools", schools), ("villages", villages))
+        if f is not None
+    ]
     births = [cohorts.births_file] if cohorts is not None else []
     files = sorted({*file.values(), *s.source_files, *([str(od_path)] if od_path else []), *births})
     return Problem(
@@ -315,10 +322,11 @@ def load_problem(scenario: Scenario | str | Path) -> Problem:
         villages=villages,
         sites=sites,
         crs=crs.to_string() if hasattr(crs, "to_string") else str(crs),
-        roads=_in_crs(raw.get("roads"), crs),
+        roads=roads,
         od=od,
         boundary=_in_crs(raw.get("boundary"), crs) if boundary is not None else None,
         townships=_in_crs(raw.get("townships"), crs),
         inputs=tuple((f, sha256(Path(f))) for f in files),
         cohorts=cohorts,
+        warnings=tuple(w for w in shifted if w),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 
 BANDS = ("g1_3", "g4_6", "g7_9")
 LEVEL = {"g1_3": "primary", "g4_6": "primary", "g7_9": "junior"}
@@ -87,7 +89,27 @@ def _read_gdf(manifest: dict, name: str) -> gpd.GeoDataFrame | None:
     if not path.is_file():
         return None
     if path.suffix.lower() == ".csv":
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("gb18030")
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        for c in df.columns:  # numbers as numbers; ids and names stay text
+            if not c.endswith("_id") and c not in (
+                "name",
+                "township",
+                "type",
+                "kind",
+                "allowed_types",
+                "lon",
+                "lat",
+                "x",
+                "y",
+            ):
+                num = pd.to_numeric(df[c].str.strip(), errors="coerce")
+                if num.notna().all():
+                    df[c] = num
         df.columns = [str(c).strip() for c in df.columns]
         cols, crs = (("lon", "lat"), "EPSG:4326") if {"lon", "lat"} <= set(df.columns) else (("x", "y"), None)
         crs = crs or scen["data"].get("crs")
@@ -104,7 +126,53 @@ def _read_gdf(manifest: dict, name: str) -> gpd.GeoDataFrame | None:
         gdf = pyogrio.read_dataframe(path, layer=layer)
     if gdf.crs is None:
         return None if name == "roads" else gdf  # the planner ignores roads without a CRS
+    if scen["data"].get("coords", "wgs84") in ("gcj02", "bd09"):
+        gdf = gdf.set_geometry(
+            shapely.transform(gdf.geometry.to_numpy(), lambda xy: _unshift(xy, scen["data"]["coords"]))
+        )
+        gdf = gdf.set_crs("EPSG:4326", allow_override=True)
     return gdf.to_crs(manifest["crs"])
+
+
+def _gcj_offset(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """GCJ-02 minus WGS84 (degrees) at WGS84 points: the published formula, written out again."""
+    x, y, pi = lon - 105.0, lat - 35.0, math.pi
+    waves = (20 * np.sin(6 * x * pi) + 20 * np.sin(2 * x * pi)) * 2 / 3
+    t_lat = -100 + 2 * x + 3 * y + 0.2 * y**2 + 0.1 * x * y + 0.2 * np.sqrt(abs(x)) + waves
+    t_lat += (20 * np.sin(y * pi) + 40 * np.sin(y / 3 * pi)) * 2 / 3 + (
+        160 * np.sin(y / 12 * pi) + 320 * np.sin(y * pi / 30)
+    ) * 2 / 3
+    t_lon = 300 + x + 2 * y + 0.1 * x**2 + 0.1 * x * y + 0.1 * np.sqrt(abs(x)) + waves
+    t_lon += (20 * np.sin(x * pi) + 40 * np.sin(x / 3 * pi)) * 2 / 3 + (
+        150 * np.sin(x / 12 * pi) + 300 * np.sin(x / 30 * pi)
+    ) * 2 / 3
+    a, ee, rad = 6378245.0, 0.00669342162296594323, np.radians(lat)
+    m = 1 - ee * np.sin(rad) ** 2
+    d_lat = t_lat * 180 / ((a * (1 - ee)) / (m * np.sqrt(m)) * pi)
+    d_lon = t_lon * 180 / (a / np.sqrt(m) * np.cos(rad) * pi)
+    inside = (lon > 72.004) & (lon < 137.8347) & (lat > 0.8293) & (lat < 55.8271)
+    return np.column_stack([np.where(inside, d_lon, 0), np.where(inside, d_lat, 0)])
+
+
+def _unshift(xy: np.ndarray, system: str) -> np.ndarray:
+    """WGS84 lon/lat of GCJ-02 or BD-09 points: undo BD-09 exactly (Newton-free
+    fixed point), then the GCJ-02 offset by fixed point."""
+    if system == "bd09":
+        k = math.pi * 3000 / 180
+
+        def bd(p):
+            z = np.hypot(p[:, 0], p[:, 1]) + 2e-5 * np.sin(p[:, 1] * k)
+            t = np.arctan2(p[:, 1], p[:, 0]) + 3e-6 * np.cos(p[:, 0] * k)
+            return np.column_stack([z * np.cos(t) + 0.0065, z * np.sin(t) + 0.006])
+
+        g = xy - [0.0065, 0.006]
+        for _ in range(40):
+            g = g + (xy - bd(g))
+        xy = g
+    w = xy.copy()
+    for _ in range(40):
+        w = xy - _gcj_offset(w[:, 0], w[:, 1])
+    return w
 
 
 def _layer(manifest: dict, name: str) -> pd.DataFrame | None:
