@@ -241,6 +241,36 @@ class IndicatorConfig(_Frozen):
     costs: InvestmentCosts = InvestmentCosts()
 
 
+class PhaseConfig(_Frozen):
+    """One phase of a phased plan (实施阶段): its years, budget, targets at its
+    end and its weight in the objective."""
+
+    name: str = Field(..., min_length=1)
+    first_year: int = Field(..., ge=2000, le=2100)
+    last_year: int = Field(..., ge=2000, le=2100)
+    budget_10k_yuan: Optional[float] = Field(None, ge=0, description="what the phase may spend")
+    targets: dict[SchoolType, Count | Range] = {}
+    weight: float = Field(1.0, ge=0, description="the phase's pupil-km, boarders and cost in the objective")
+    plan_year: Optional[int] = Field(None, description="the year whose pupils the phase is planned for")
+
+    @model_validator(mode="after")
+    def _years_ordered(self) -> PhaseConfig:
+        if self.first_year > self.last_year:
+            raise ValueError(f"phase {self.name}: first_year {self.first_year} > last_year {self.last_year}")
+        if self.plan_year is not None and not self.first_year <= self.plan_year <= self.last_year:
+            raise ValueError(
+                f"phase {self.name}: plan_year {self.plan_year} outside {self.first_year}-{self.last_year}"
+            )
+        return self
+
+    def target_bounds(self, t: str) -> tuple[int | None, int | None]:
+        """(min, max) count of open sites of type ``t`` at the end of the phase."""
+        r = self.targets.get(t)
+        if r is None:
+            return None, None
+        return (r, r) if isinstance(r, int) else (r.min, r.max)
+
+
 class SolverConfig(_Frozen):
     """Which solver, for how long, how close; ``tuning`` holds every knob of the strategy."""
 

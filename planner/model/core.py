@@ -61,6 +61,12 @@ class Builder:
         self.cost: dict[str, pulp.LpAffineExpression] = {}
         self.objective = pulp.LpAffineExpression()
         self.allow_shortfalls = True
+        self.suffix: Key = ()
+        """Appended to every key while a phase's block is built (``class_cap[S042,primary,p2]``);
+        rows are looked up within the current block."""
+
+    def _key(self, key: Key) -> Key:
+        return tuple(key) + self.suffix
 
     def var(
         self,
@@ -73,23 +79,30 @@ class Builder:
         site: str | None = None,
     ) -> pulp.LpVariable:
         """A new column ``family[key]``; ``site``: the site it belongs to (repairs free a site's columns together)."""
-        v = self._lp.add_variable(key_name(family, key), lower, upper, pulp.LpInteger if integer else pulp.LpContinuous)
+        v = self._lp.add_variable(
+            key_name(family, self._key(key)), lower, upper, pulp.LpInteger if integer else pulp.LpContinuous
+        )
         self.variables.append(v)
         self.sites.append(site)
         return v
 
     def add(self, family: str, key: Key, constraint: pulp.LpConstraint) -> None:
         """Register the row ``family[key]``."""
-        self.row_keys[(family, key)] = len(self.constraints)
+        self.row_keys[(family, self._key(key))] = len(self.constraints)
         self.constraints.append(constraint)
 
     def row(self, family: str, key: Key) -> pulp.LpConstraint | None:
-        i = self.row_keys.get((family, key))
+        i = self.row_keys.get((family, self._key(key)))
         return None if i is None else self.constraints[i]
 
     def rows_of(self, family: str) -> dict[Key, pulp.LpConstraint]:
-        """Every row of a family by key, in the order added."""
-        return {k: self.constraints[i] for (f, k), i in self.row_keys.items() if f == family}
+        """Every row of a family (of the current block) by key, in the order added."""
+        n = len(self.suffix)
+        return {
+            k[: len(k) - n]: self.constraints[i]
+            for (f, k), i in self.row_keys.items()
+            if f == family and k[len(k) - n :] == self.suffix
+        }
 
     def _rows(self) -> Rows:
         """Every registered row in compressed form (one pass over PuLP's expressions)."""
@@ -142,7 +155,7 @@ class Builder:
             [v.name for v in variables],
             row_names,
         )
-        costs = {k: _vector(e, n) for k, e in self.cost.items()}
+        costs = {k: cost_vector(e, n) for k, e in self.cost.items()}
         return Model(
             name=self.name,
             form=form,
@@ -188,7 +201,8 @@ class CostVector:
         return float(self.coefs @ x[self.cols] + self.constant)
 
 
-def _vector(e: pulp.LpAffineExpression, n: int) -> CostVector:
+def cost_vector(e: pulp.LpAffineExpression, n: int) -> CostVector:
+    """An expression of the finished model's columns as a :class:`CostVector`."""
     items = list(e.items())
     cols = np.fromiter((v.col for v, _ in items), dtype=np.int64, count=len(items))
     return CostVector(cols, np.fromiter((c for _, c in items), dtype=float, count=len(items)), float(e.constant or 0.0))

@@ -111,12 +111,17 @@ def free_site_m2(problem: Problem) -> pd.Series:
     return free.clip(lower=0.0)
 
 
-def add_areas(b: Builder, problem: Problem) -> None:
+def add_areas(b: Builder, problem: Problem, prior: dict | None = None) -> None:
     """``teaching_area[s]`` and ``sports_area[s]``: existing + added >= the
     per-pupil standard of each level; ``living_area[s]``: existing + added >=
     m² per boarder x boarders (a child boards when the trip exceeds the band's
     walking limit); ``site_room[s]``: new footprint and sports ground fit the
-    free site area, and only at an open site."""
+    free site area, and only at an open site.
+
+    In a phase's block ``prior`` holds what earlier phases added (site, kind)
+    -> expression: it counts from then on, ``site_room`` holds all that was
+    added, and ``area_open[s]`` allows this phase's additions only at a site
+    open in this phase (a school closed later keeps what it was given)."""
     st = problem.scenario.standards
     if not st.enabled:
         return
@@ -127,22 +132,30 @@ def add_areas(b: Builder, problem: Problem) -> None:
     for s in sorted(b.pairs["site_id"].unique()):
         for k in AREA_KINDS:
             b.added[(s, k)] = b.var("area_added", (s, k), site=s)
+    before = prior or {}
+
+    def have(s: str, k: str):
+        return float(sites.at[s, f"{k}_area_m2"]) + before.get((s, k), 0.0) + b.added[(s, k)]
+
     for kind, per in std.items():
         for s in sorted({s for s, _ in b.enrol}):
             lvs = [lv for lv in LEVELS if (s, lv) in b.enrol]
             need = expr([b.enrol[(s, lv)] for lv in lvs], [per[lv] for lv in lvs])
-            b.add(f"{kind}_area", (s,), float(sites.at[s, f"{kind}_area_m2"]) + b.added[(s, kind)] >= need)
+            b.add(f"{kind}_area", (s,), have(s, kind) >= need)
     for s, v in b.boarders.items():
-        b.add(
-            "living_area",
-            (s,),
-            float(sites.at[s, "living_area_m2"]) + b.added[(s, "living")] >= st.living_area_m2_per_boarder * v,
-        )
+        b.add("living_area", (s,), have(s, "living") >= st.living_area_m2_per_boarder * v)
     for s in sorted({s for s, _ in b.added}):
         footprint = (b.added[(s, "teaching")] + b.added[(s, "living")]) * (1.0 / st.building_floors) + b.added[
             (s, "sports")
         ]
-        b.add("site_room", (s,), footprint <= float(free[s]) * expr(opens.get(s, [])))
+        if prior is None:
+            b.add("site_room", (s,), footprint <= float(free[s]) * expr(opens.get(s, [])))
+            continue
+        earlier = (before.get((s, "teaching"), 0.0) + before.get((s, "living"), 0.0)) * (
+            1.0 / st.building_floors
+        ) + before.get((s, "sports"), 0.0)
+        b.add("site_room", (s,), footprint + earlier <= float(free[s]))
+        b.add("area_open", (s,), footprint <= float(free[s]) * expr(opens.get(s, [])))
 
 
 def add_targets(b: Builder, problem: Problem) -> None:
