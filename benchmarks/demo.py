@@ -1,9 +1,11 @@
-"""Benchmark the demo scenario: model size, build and solve seconds, peak memory, gap.
+"""Benchmark the demo scenario (or any, phased ones too): model size, build and solve seconds, peak memory, gap.
 
 Runs the whole pipeline in a child process (so peak memory is the run's own)
 and writes benchmarks/results/demo.json.
 
-    .venv/bin/python benchmarks/demo.py [--scenario PATH] [--time-limit S]
+    .venv/bin/python benchmarks/demo.py [--scenario PATH] [--time-limit S] [--out JSON]
+    .venv/bin/python benchmarks/demo.py --scenario scenarios/fangcheng-2030-phased.yaml \
+        --out benchmarks/results/phased.json
 """
 
 from __future__ import annotations
@@ -18,17 +20,18 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PHASE_FIGURES = ("name", "plan_year", "budget_10k_yuan", "cost_budgeted_10k_yuan", "counts", "pupils")
 
 
 def _run(scenario: str, time_limit: float | None, queue) -> None:
     from planner.config.sources import load_scenario
-    from planner.pipeline import prepare, solve_problem, with_solver
+    from planner.pipeline import prepare, solve_phases, solve_problem, with_solver
 
     t0 = time.perf_counter()
     scen = with_solver(load_scenario(scenario), time_limit=time_limit)
     problem = prepare(scen)
     prep = time.perf_counter() - t0
-    run = solve_problem(problem)
+    run = (solve_phases if scen.phases else solve_problem)(problem)
     s = run.summary
     queue.put(
         {
@@ -46,6 +49,15 @@ def _run(scenario: str, time_limit: float | None, queue) -> None:
             "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "cost_total_10k_yuan": s["cost_10k_yuan"]["total"],
             "counts_after": s["counts_after"],
+            "solve_method": s["solve_method"],
+            "phases": [
+                {
+                    k: p[k]
+                    for k in ("name", "plan_year", "budget_10k_yuan", "cost_budgeted_10k_yuan", "counts", "pupils")
+                }
+                for p in s.get("phases", [])
+            ],
+            "end_layout": s.get("end_layout"),
         }
     )
 

@@ -30,7 +30,7 @@ from planner.outputs.folder import (
     write_diagnosis,
     write_run_folder,
 )
-from planner.pipeline import prepare, project_scenario, run_clock, solve_problem, with_solver
+from planner.pipeline import prepare, project_scenario, run_clock, solve_phases, solve_problem, with_solver
 from planner.solve.clock import Clock
 
 app = typer.Typer(
@@ -162,7 +162,7 @@ def run(
             problem = prepare(scen, progress, clock=clock)
             for w in problem.warnings:
                 err.print(f"[yellow]warning[/]: {w}", highlight=False)
-            run_ = solve_problem(problem, progress, clock)
+            run_ = (solve_phases if scen.phases else solve_problem)(problem, progress, clock)
         if not quiet:
             err.print(f"[dim]·[/] {STAGES['write']}")
         folder = write_run_folder(out_dir, run_.problem, run_.plan, run_.summary, force=force, writers=_writers())

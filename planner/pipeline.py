@@ -8,14 +8,19 @@ and the diagnosis take their seconds from it.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from planner.assess.balance import balance_floors
 from planner.assess.decode import Plan, decode
 from planner.assess.diagnose import diagnose
+from planner.assess.phases import decode_phased, rolled_problem
 from planner.assess.summary import summarise
 from planner.config.scenario import Scenario
 from planner.config.sources import load_scenario, locate_key
@@ -25,13 +30,16 @@ from planner.data.problem import Problem
 from planner.data.travel import attach_distances
 from planner.errors import InfeasibleError, InputError, Interrupted, Issue, NoPlanInTime, ScenarioConflict
 from planner.model.build import build_model
+from planner.model.phased import build_phased_model
 from planner.projection.cohort import Projection
-from planner.projection.pupils import projection_of, with_projected_pupils
+from planner.projection.pupils import phase_problems, projection_of, with_projected_pupils
 from planner.solve.clock import Clock
+from planner.solve.phased import solve_phased, start_from
 from planner.solve.status import Solution, SolveStatus
 from planner.solve.strategy import solve_model
 
 Progress = Callable[[str], None]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -154,12 +162,64 @@ def solve_problem(problem: Problem, progress: Progress = lambda s: None, clock: 
     return run
 
 
+def _phases_one_by_one(problems: list[Problem], end: pd.Series, clock: Clock) -> list[tuple[pd.Index, np.ndarray]]:
+    """Each phase solved alone after the ones before it, each site keeping its
+    type or taking its type at the end: a phased plan to start from (each
+    phase's column names and values), or none if a phase finds no plan."""
+    scen, out, before, spent = problems[-1].scenario, [], None, 0.0
+    n = len(problems)
+    for i, (problem, phase) in enumerate(zip(problems, scen.phases)):
+        p = attach_distances(rolled_problem(problem, before, end, phase, i == n - 1, spent))
+        model = build_model(p)
+        sol = solve_model(model, p, clock.part(f"phase {phase.name} alone", 1.0 / (n - i)))
+        if not sol.has_plan:
+            log.info("phases one by one: no plan for phase %s (%s)", phase.name, sol.message)
+            return []
+        plan = decode(model, p, sol)
+        spent += scen.budget.budgeted(plan.cost_10k_yuan)
+        out.append((model.form.names, sol.values))
+        before = plan.schools
+    return out
+
+
+def solve_phases(problem: Problem, progress: Progress = lambda s: None, clock: Clock | None = None) -> Run:
+    """A phased scenario: the last phase alone first (the end layout), then
+    the phased model times its changes (:mod:`planner.solve.phased`)."""
+    clock = clock or run_clock(problem.scenario)
+    scen = problem.scenario
+    progress("travel")
+    problems, years = phase_problems(problem)
+    problems = [attach_distances(p) for p in problems]
+    tuning = scen.solver.tuning.phased
+    end = solve_problem(problems[-1], progress, clock.part("end layout", tuning.final_share))
+    after = end.plan.schools.set_index("school_id")["type_after"]
+    one_by_one = _phases_one_by_one(problems, after, clock.part("phases one by one", tuning.rolling_share))
+    progress("model")
+    t0 = time.perf_counter()
+    pm = build_phased_model(problems, scen.phases)
+    build_s = time.perf_counter() - t0
+    progress("solve")
+    start = start_from(pm, one_by_one) if one_by_one else None
+    sol = solve_phased(pm, problems[-1].sites["type_before"], after, scen.solver, clock, start)
+    if not sol.has_plan:
+        raise _no_plan(problems[-1], sol, clock, progress)
+    progress("decode")
+    phased = decode_phased(pm, problems, sol, years, build_s)
+    summary = summarise(problems[-1], phased.plan)
+    summary["phases"] = phased.figures
+    if summary["pupils_projected"] is not None:
+        summary["pupils_projected"]["year"] = years[-1]
+    summary["end_layout"] = {"objective": end.summary["objective"], "status": end.summary["status"]}
+    return Run(problems[-1], phased.plan, summary)
+
+
 def run_scenario(scenario: Scenario | str | Path, progress: Progress = lambda s: None, **overrides) -> Run:
     """Everything but writing: the one-call entry point for code and notebooks."""
     scen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     scen = with_solver(scen, **overrides)
     clock = run_clock(scen)
-    return solve_problem(prepare(scen, progress), progress, clock)
+    solver = solve_phases if scen.phases else solve_problem
+    return solver(prepare(scen, progress), progress, clock)
 
 
 def project_scenario(scenario: Scenario | str | Path, to_year: int | None = None) -> tuple[Problem, Projection]:

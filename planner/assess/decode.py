@@ -60,6 +60,10 @@ class Plan:
     cost_10k_yuan: dict[str, float]
     build_seconds: float = 0.0
     model_size: dict[str, int] = field(default_factory=dict)
+    phases: pd.DataFrame | None = None
+    """A phased plan's ``phases.csv``: per phase and site, its type, classes, pupils and areas added."""
+    phase_assignments: pd.DataFrame | None = None
+    """A phased plan's catchments in every phase (``assignments.csv`` holds the last phase's)."""
 
 
 def _types_after(m: Model, x: np.ndarray, problem: Problem) -> pd.Series:

@@ -307,6 +307,12 @@ class Scenario(_Frozen):
     projection: Optional[ProjectionConfig] = Field(
         None, description="project the target year's pupils from a base year's grades and births"
     )
+    phases: tuple[PhaseConfig, ...] = Field(
+        (), description="plan in phases (the last ends in the target year); none: one plan for the target year"
+    )
+    phase_pupils: Literal["peak", "last"] = Field(
+        "peak", description="a phase is planned for its year with the most pupils, or its last year"
+    )
     base_dir: str = Field("", description="folder data paths are relative to (set by the loader)")
     source_files: tuple[str, ...] = ()
 
@@ -324,6 +330,21 @@ class Scenario(_Frozen):
             raise ValueError(
                 f"projection.base_year {self.projection.base_year} is after target_year {self.target_year}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _phases_in_order(self) -> Scenario:
+        names = [p.name for p in self.phases]
+        if len(set(names)) < len(names):
+            raise ValueError(f"phase names must differ: {names}")
+        for a, b in zip(self.phases, self.phases[1:]):
+            if b.first_year != a.last_year + 1:
+                raise ValueError(f"phase {b.name} must start in {a.last_year + 1}, the year after {a.name} ends")
+        if self.phases and self.phases[-1].last_year != self.target_year:
+            raise ValueError(f"the last phase must end in target_year {self.target_year}")
+        base = self.projection.base_year if self.projection else None
+        if base is not None and self.phases and self.phases[0].first_year < base:
+            raise ValueError(f"the first phase starts before projection.base_year {base}")
         return self
 
     def target_bounds(self, t: str) -> tuple[int | None, int | None]:

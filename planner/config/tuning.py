@@ -334,6 +334,38 @@ class TravelTuning(_Group):
     )
 
 
+class PhasedTuning(_Group):
+    """Final layout first, then the phases (:mod:`planner.solve.phased`)."""
+
+    final_share: float = Field(
+        0.4,
+        gt=0.0,
+        lt=1.0,
+        description=(
+            "the last phase alone (the layout at the end) gets this share of the run; more gives a better end "
+            "state, less leaves more for timing the changes"
+        ),
+    )
+    rolling_share: float = Field(
+        0.5,
+        gt=0.0,
+        lt=1.0,
+        description=(
+            "solving the phases one by one (the plan the phased model starts from) gets this share of what is "
+            "left after the end state, split evenly over the phases; less leaves more for the phased model"
+        ),
+    )
+    bound_share: float = Field(
+        0.15,
+        gt=0.0,
+        lt=1.0,
+        description=(
+            "the whole phased model's LP relaxation (the bound the gap is against) gets this share of what is left "
+            "after the end state; too little leaves the gap unknown"
+        ),
+    )
+
+
 class SolveTuning(_Group):
     """Every knob of the solve strategy; ``solver.tuning`` in a scenario."""
 
@@ -346,6 +378,7 @@ class SolveTuning(_Group):
     diagnosis: DiagnosisTuning = DiagnosisTuning()
     balance: BalanceTuning = BalanceTuning()
     travel: TravelTuning = TravelTuning()
+    phased: PhasedTuning = PhasedTuning()
 
 
 def describe(tuning: SolveTuning) -> list[str]:

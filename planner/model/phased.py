@@ -17,7 +17,8 @@ classes, caps, trips and the floor-area standards. The links:
   the end of that phase.
 - The resource indicators (teachers, equipment, rooms) are planned in the
   last phase, where the national assessment (优质均衡验收) judges them, with
-  every area added by then.
+  every area added by then. Where the scenario prices floor-area gaps
+  (``allow_shortfalls``), every phase prices its own.
 
 The objective adds up each phase's pupil-km, boarders and spending, each
 times the phase's weight, as PyPSA weights its investment periods.
@@ -46,7 +47,7 @@ from planner.model.families import (
     add_school_cap,
     add_targets,
 )
-from planner.model.standards import add_shortfall_penalty, add_standard_investments
+from planner.model.standards import add_area_shortfalls, add_shortfall_penalty, add_standard_investments
 from planner.model.variables import open_table, pair_table
 
 BLOCK_FAMILIES = (add_one_type, add_assign_all, add_assign_open, add_enrolment, add_classes, add_school_cap)
@@ -117,6 +118,12 @@ def phase_costs(problem: Problem, now: dict, added: dict, before: _Block | None)
     return out
 
 
+def _shortfalls_priced(problem: Problem) -> bool:
+    """Whether a floor-area gap is priced rather than forbidden (as in the single-year model)."""
+    scen = problem.scenario
+    return scen.indicators.enabled and scen.standards.enabled and scen.indicators.allow_shortfalls
+
+
 def _block(
     b: Builder, problem: Problem, phase: PhaseConfig, before: _Block | None, prior: dict, last: bool, floors
 ) -> _Block:
@@ -140,6 +147,9 @@ def _block(
         b.added = {key: prior[key] for key in added}
         add_standard_investments(b, p, floors)
         b.added = added
+    elif _shortfalls_priced(p):
+        b.allow_shortfalls = True
+        add_area_shortfalls(b)
     return _Block(phase.name, now, added, dict(b.cost))
 
 
@@ -158,8 +168,7 @@ def build_phased_model(
         last = i == len(phases) - 1
         block = _block(b, problem, phase, blocks[-1] if blocks else None, prior, last, floors)
         set_objective(b, _with_targets(problem, phase, last))
-        if last:
-            add_shortfall_penalty(b, problem)
+        add_shortfall_penalty(b, problem)
         objective += phase.weight * b.objective
         if phase.budget_10k_yuan is not None:
             spent = pulp.lpSum(e for k, e in block.cost.items() if scen.budget.covered(k))

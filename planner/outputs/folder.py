@@ -162,6 +162,9 @@ def write_core(problem: Problem, plan: Plan, summary: dict, folder: Path) -> Non
     write_json(folder / "summary.json", summary)
     plan.schools.to_csv(folder / "schools.csv", index=False, encoding="utf-8")
     plan.assignments.to_csv(folder / "assignments.csv", index=False, encoding="utf-8")
+    if plan.phases is not None and plan.phase_assignments is not None:
+        plan.phases.to_csv(folder / "phases.csv", index=False, encoding="utf-8")
+        plan.phase_assignments.to_csv(folder / "phase_assignments.csv", index=False, encoding="utf-8")
     write_json(folder / "manifest.json", manifest(problem, plan))
 
 

@@ -97,12 +97,13 @@ def enrolment_chart(projection: Projection, marks: list[tuple[int, str]], title:
 
 
 def marks_of(problem: Problem, projection: Projection) -> list[tuple[int, str]]:
-    """The base year and the planning year, for the chart."""
+    """The base year, each phase's first year and the planning year, for the chart."""
     base, target = projection.years[0], problem.scenario.target_year
-    marks = [(base, f"基年 {base}")]
-    if target != base:
-        marks.append((target, f"规划年 {target}"))
-    return marks
+    labels: dict[int, list[str]] = {base: [f"基年 {base}"]}
+    for p in problem.scenario.phases:
+        labels.setdefault(p.first_year, []).append(f"{p.name}起")
+    labels.setdefault(target, []).append(f"规划年 {target}")
+    return [(y, " · ".join(v)) for y, v in sorted(labels.items())]
 
 
 def write_projection(problem: Problem, projection: Projection, out: Path) -> None:

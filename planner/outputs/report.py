@@ -25,7 +25,8 @@ from planner.data.problem import Problem
 from planner.domain import TYPES
 from planner.outputs.labels import BAND_ZH, STATUS_ZH, type_label
 from planner.outputs.maps import MAP_NAMES, figures, source_line, style
-from planner.outputs.workbook import LAYOUT_COLUMNS, layout_table, summary_rows
+from planner.outputs.phasesheet import phase_table
+from planner.outputs.workbook import layout_columns, layout_table, summary_rows
 
 REPORT_NAME = "report.html"
 IMAGE_WIDTH_PX = 1800
@@ -169,7 +170,7 @@ def _summary_table(summary: dict, problem: Problem) -> str:
 
 def _layout_html(plan: Plan) -> str:
     t = layout_table(plan)
-    kinds = [(src, kind) for _, src, kind, _ in LAYOUT_COLUMNS]
+    kinds = [(src, kind) for _, src, kind, _ in layout_columns(plan)]
 
     def row(values: pd.Series, cls: str = "", label: str | None = None) -> str:
         cells = []
@@ -189,9 +190,33 @@ def _layout_html(plan: Plan) -> str:
         body += [row(r) for _, r in grp.iterrows()]
         body.append(row(pd.Series({"township": twp, **grp[numeric].sum()}), "sub", f"{twp}小计"))
     body.append(row(pd.Series({"township": "全县", **t[numeric].sum()}), "tot", "全县合计"))
-    head = "".join(f"<th>{_esc(h)}</th>" for h, *_ in LAYOUT_COLUMNS)
+    head = "".join(f"<th>{_esc(h)}</th>" for h, *_ in layout_columns(plan))
     table = f"<table class='layout'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     return f"<div class='wrap'>{table}</div>"
+
+
+def _phases_html(summary: dict, plan: Plan, images: dict[str, str]) -> str:
+    """A phased plan's 分期实施 table and enrolment chart (nothing for one year)."""
+    if plan.phases is None or not summary.get("phases"):
+        return ""
+    t = phase_table(summary, plan)
+    head = "".join(f"<th>{_esc(c)}</th>" for c in t.columns)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{_esc(v)}</td>" if isinstance(v, str) else f"<td class='n'>{_num(float(v), 1)}</td>" for v in rec
+        )
+        + "</tr>"
+        for rec in t.itertuples(index=False)
+    )
+    chart = images.get("enrolment")
+    fig = (
+        f"<figure><img src='{chart}' alt='在校生预测'><figcaption>在校生预测与分期</figcaption></figure>"
+        if chart
+        else ""
+    )
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<h3>分期实施</h3><div class='wrap'>{table}</div>{fig}"
 
 
 def render_report(problem: Problem, plan: Plan, summary: dict, images: dict[str, str]) -> str:
@@ -239,6 +264,7 @@ def render_report(problem: Problem, plan: Plan, summary: dict, images: dict[str,
 {_summary_table(summary, problem)}
 <h2>四、学校布局规划表</h2>
 {_layout_html(plan)}
+{_phases_html(summary, plan, images)}
 <h2>五、提示与警告</h2>
 {warn_html}
 <footer>{_esc(source_line(problem, summary))}
@@ -250,4 +276,7 @@ def render_report(problem: Problem, plan: Plan, summary: dict, images: dict[str,
 def write_report(problem: Problem, plan: Plan, summary: dict, folder: Path) -> None:
     """Write report.html into the run folder (after the maps, whose PNGs it embeds)."""
     images = map_images(problem, plan, summary, folder)
+    chart = Path(folder) / "projection" / "enrolment.png"
+    if chart.exists():
+        images["enrolment"] = png_data_uri(chart.read_bytes())
     (Path(folder) / REPORT_NAME).write_text(render_report(problem, plan, summary, images), encoding="utf-8")

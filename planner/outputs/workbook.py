@@ -35,6 +35,7 @@ from planner.outputs.labels import (
     action_label,
     type_label,
 )
+from planner.outputs.phasesheet import write_phase_sheet
 
 LAYOUT_SHEET = "布局规划表"
 SUMMARY_SHEET = "汇总"
@@ -66,6 +67,17 @@ LAYOUT_COLUMNS: tuple[tuple[str, str, str, float], ...] = (
 
 HEADERS = tuple(h for h, *_ in LAYOUT_COLUMNS)
 
+PHASE_COLUMN = ("实施阶段", "phase_zh", "text", 18)
+"""A phased plan's column: the phase each change takes effect in, and its first year."""
+
+
+def layout_columns(plan: Plan) -> tuple[tuple[str, str, str, float], ...]:
+    """The layout table's columns; a phased plan's add 实施阶段 after 调整方式."""
+    if plan.phases is None:
+        return LAYOUT_COLUMNS
+    at = [src for _, src, _, _ in LAYOUT_COLUMNS].index("action_zh") + 1
+    return (*LAYOUT_COLUMNS[:at], PHASE_COLUMN, *LAYOUT_COLUMNS[at:])
+
 
 def layout_table(plan: Plan) -> pd.DataFrame:
     """The schools table with Chinese labels and the layout table's columns
@@ -79,10 +91,12 @@ def layout_table(plan: Plan) -> pd.DataFrame:
     s["merged_into_name"] = s["merged_into"].fillna("").map(lambda i: names.get(i, i) if i else "")
     s["classes"] = s["classes_primary"] + s["classes_junior"]
     s["pupils"] = s[[f"pupils_{b}" for b in BANDS]].sum(axis=1)
+    if "phase" in s.columns:
+        s["phase_zh"] = [f"{p}（{int(y)}年起）" if p else "" for p, y in zip(s["phase"], s["phase_year"].fillna(0))]
     order = {t: i for i, t in enumerate(dict.fromkeys(s["township"]))}
     s["_twp"] = s["township"].map(order)
     s = s.sort_values(["_twp"], kind="stable")
-    return s[[c for _, c, _, _ in LAYOUT_COLUMNS]].reset_index(drop=True)
+    return s[[c for _, c, _, _ in layout_columns(plan)]].reset_index(drop=True)
 
 
 def _count_text(rows: pd.DataFrame) -> str:
@@ -114,22 +128,22 @@ def _formats(wb: xlsxwriter.Workbook) -> dict:
     return f
 
 
-def _write_layout(wb: xlsxwriter.Workbook, f: dict, table: pd.DataFrame, title: str) -> None:
+def _write_layout(wb: xlsxwriter.Workbook, f: dict, table: pd.DataFrame, title: str, columns=LAYOUT_COLUMNS) -> None:
     ws = wb.add_worksheet(LAYOUT_SHEET)
-    ncol = len(LAYOUT_COLUMNS)
+    ncol = len(columns)
     ws.merge_range(0, 0, 0, ncol - 1, title, f["title"])
     ws.set_row(0, 26)
     ws.set_row(1, 42)
-    for c, (head, _, _, width) in enumerate(LAYOUT_COLUMNS):
+    for c, (head, _, _, width) in enumerate(columns):
         ws.write_string(1, c, head, f["head"])
         ws.set_column(c, c, width)
     ws.freeze_panes(2, 2)
-    numeric = [c for c, (_, _, kind, _) in enumerate(LAYOUT_COLUMNS) if kind != "text"]
+    numeric = [c for c, (_, _, kind, _) in enumerate(columns) if kind != "text"]
     row, sub_rows = 2, []
     for twp, grp in table.groupby("township", sort=False):
         first = row
         for rec in grp.itertuples(index=False):
-            for c, (_, src, kind, _) in enumerate(LAYOUT_COLUMNS):
+            for c, (_, src, kind, _) in enumerate(columns):
                 v = getattr(rec, src)
                 if kind == "text":
                     ws.write_string(row, c, "" if pd.isna(v) else str(v), f["text"])
@@ -140,7 +154,7 @@ def _write_layout(wb: xlsxwriter.Workbook, f: dict, table: pd.DataFrame, title: 
         ws.write_string(row, 1, f"{twp}小计（{_count_text(grp)}）", f["sub_text"])
         for c in range(2, ncol):
             if c in numeric:
-                src, kind = LAYOUT_COLUMNS[c][1], LAYOUT_COLUMNS[c][2]
+                src, kind = columns[c][1], columns[c][2]
                 rng = f"{xl_rowcol_to_cell(first, c)}:{xl_rowcol_to_cell(row - 1, c)}"
                 ws.write_formula(row, c, f"=SUM({rng})", f[f"sub_{kind}"], round(float(grp[src].sum()), 4))
             else:
@@ -151,7 +165,7 @@ def _write_layout(wb: xlsxwriter.Workbook, f: dict, table: pd.DataFrame, title: 
     ws.write_string(row, 1, f"全县合计（{_count_text(table)}）", f["tot_text"])
     for c in range(2, ncol):
         if c in numeric:
-            src, kind = LAYOUT_COLUMNS[c][1], LAYOUT_COLUMNS[c][2]
+            src, kind = columns[c][1], columns[c][2]
             cells = ",".join(xl_rowcol_to_cell(r, c) for r in sub_rows) or "0"
             ws.write_formula(row, c, f"=SUM({cells})", f[f"tot_{kind}"], round(float(table[src].sum()), 4))
         else:
@@ -327,7 +341,9 @@ def write_workbook(problem: Problem, plan: Plan, summary: dict, folder: Path) ->
         {"title": head, "subject": "学校布局规划表", "created": pd.Timestamp("2030-01-01").to_pydatetime()}
     )
     f = _formats(wb)
-    _write_layout(wb, f, layout_table(plan), f"{head}——学校布局规划表")
+    _write_layout(wb, f, layout_table(plan), f"{head}——学校布局规划表", layout_columns(plan))
+    if plan.phases is not None:
+        write_phase_sheet(wb, f, summary, plan, f"{head}——分期实施")
     _write_summary(wb, f, summary, problem, f"{head}——规划汇总")
     _write_standard(wb, f, problem, plan)
     wb.close()

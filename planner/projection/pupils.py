@@ -38,3 +38,33 @@ def with_projected_pupils(problem: Problem) -> Problem:
     if projection is None:
         return problem
     return for_year(problem, projection, problem.scenario.target_year)
+
+
+def phase_years(problem: Problem, projection: Projection | None) -> list[int | None]:
+    """The year each phase is planned for: its ``plan_year``, else its year with
+    the most pupils (or its last year, ``phase_pupils: last``); ``None`` for
+    every phase when the pupils are not projected (all plan the same pupils)."""
+    s = problem.scenario
+    if projection is None:
+        return [None] * len(s.phases)
+    totals = projection.totals()["total"]
+    years: list[int | None] = []
+    for p in s.phases:
+        if p.plan_year is not None:
+            years.append(p.plan_year)
+        elif s.phase_pupils == "last":
+            years.append(p.last_year)
+        else:
+            span = totals.loc[max(p.first_year, projection.years[0]) : p.last_year]
+            years.append(int(span.idxmax()))
+    return years
+
+
+def phase_problems(problem: Problem) -> tuple[list[Problem], list[int | None]]:
+    """One problem per phase, each with its planning year's pupils (without
+    distances: the travel stage attaches them), and those years."""
+    projection = projection_of(problem)
+    years = phase_years(problem, projection)
+    if projection is None:
+        return [problem] * len(years), years
+    return [for_year(problem, projection, y) for y in years if y is not None], years

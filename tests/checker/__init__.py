@@ -10,7 +10,11 @@ shows up here as a violated rule.
 What it re-derives:
 
 - the pupils of a projected run: its own cohort projection of the villages'
-  base-year grades and the births file to the target year;
+  base-year grades and the births file to the year planned;
+- a phased run, phase by phase: the pupils of each phase's year placed, the
+  caps, trips and floor areas of each phase (areas counted from the phase
+  they were added in), each site's type changed at most once and never back,
+  each phase's spending within its budget, the end state as schools.csv says;
 
 - placement: every child placed once, whole catchments whole, at an open
   school that teaches the band, within the trip limit (km and minutes), the
@@ -40,6 +44,7 @@ import pandas as pd
 
 from tests.checker.common import TEACHES, _ids, _layer, _read_schools_csv, _sites
 from tests.checker.layout import _check_assignments, _check_budget, _check_distances, _check_schools, _check_types
+from tests.checker.phases import check_phases
 from tests.checker.projection import check_projection_files, projected_villages
 from tests.checker.standards import _check_indicators, _check_pools, _check_staff_quota, _check_standards, _resources
 
@@ -58,10 +63,14 @@ def check_run(folder: str | Path) -> list[str]:
     villages = _layer(manifest, "villages")
     villages["village_id"] = _ids(villages["village_id"])
     sites = _sites(manifest)
-    villages = projected_villages(manifest, villages, sites)
+    base_villages = villages
+    year = (summary.get("pupils_projected") or {}).get("year") or scen["target_year"]
+    villages = projected_villages(manifest, villages, sites, year)
     out: list[str] = []
     if scen.get("projection"):
-        check_projection_files(folder, villages, scen["target_year"], out)
+        check_projection_files(folder, villages, year, out)
+    if scen.get("phases"):
+        check_phases(folder, manifest, summary, base_villages, sites, schools, out)
     _check_assignments(scen, villages, schools, assign, out)
     _check_distances(manifest, scen, villages, sites, assign, out)
     _check_schools(scen, sites, schools, assign, out)

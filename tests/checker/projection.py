@@ -79,9 +79,12 @@ def _step(pupils, year, p, births, kind, township, last_birth_year):
     return after
 
 
-def projected_villages(manifest: dict, villages: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
-    """``villages`` with the band pupils of the target year, as the run must plan
-    them (rounded once per village and band); unchanged without a projection."""
+def projected_villages(
+    manifest: dict, villages: pd.DataFrame, sites: pd.DataFrame, year: int | None = None
+) -> pd.DataFrame:
+    """``villages`` with the band pupils of ``year`` (default the target year),
+    as the run must plan them (rounded once per village and band); unchanged
+    without a projection."""
     scen = manifest["scenario"]
     p = scen.get("projection")
     if not p:
@@ -93,8 +96,8 @@ def projected_villages(manifest: dict, villages: pd.DataFrame, sites: pd.DataFra
     births = _births(manifest)
     last = max(y for _, y in births)
     pupils = _base_grades(v, sites)
-    for year in range(p["base_year"] + 1, scen["target_year"] + 1):
-        pupils = _step(pupils, year, p, births, kind, township, last)
+    for t in range(p["base_year"] + 1, (year or scen["target_year"]) + 1):
+        pupils = _step(pupils, t, p, births, kind, township, last)
     out = villages.copy()
     for bi, b in enumerate(BANDS):
         total = {i: sum(r[3 * bi : 3 * bi + 3]) for i, r in pupils.items()}

@@ -1,0 +1,187 @@
+"""A phased solution read back: the plan at the end (what the layout table
+shows, against today's schools), and one table per phase (what each phase
+holds and spends, and when each change takes effect)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from planner.assess.decode import Plan, counts_by_type, decode
+from planner.assess.summary import trip_figures
+from planner.config.scenario import Scenario
+from planner.data.problem import Problem
+from planner.domain import AREA_KINDS, BANDS, LEVELS
+from planner.model.core import Model
+from planner.model.phased import PhasedModel
+from planner.solve.status import Solution
+
+PHASE_COLUMNS = (
+    "school_id",
+    "phase",
+    "type",
+    *(f"classes_{lv}" for lv in LEVELS),
+    *(f"pupils_{b}" for b in BANDS),
+    "boarders",
+    *(f"{k}_area_added_m2" for k in AREA_KINDS),
+    "short_teaching_area_m2",
+    "short_sports_area_m2",
+)
+"""Columns of ``phases.csv``: one row per site open in a phase (or open before it)."""
+
+
+@dataclass(frozen=True)
+class PhasedPlan:
+    """The plan at the end (with each phase's table and assignments) and the phases' figures."""
+
+    plan: Plan
+    figures: list[dict]
+
+
+def _strip(keyed: Mapping, phase: str, *, single: bool = False) -> Mapping:
+    """The columns of one phase, keys without the phase (``single``: keys were plain sites)."""
+    out = {k[:-1] if not single else k[0]: c for k, c in keyed.items() if k[-1] == phase}
+    return MappingProxyType(out)
+
+
+def phase_view(pm: PhasedModel, phase: str) -> Model:
+    """The phased model seen as one phase's single-year model (the same columns)."""
+    m = pm.model
+
+    def only(tab: pd.DataFrame) -> pd.DataFrame:
+        return tab[tab["phase"] == phase].drop(columns="phase").reset_index(drop=True)
+
+    return replace(
+        m,
+        open=only(m.open),
+        pairs=only(m.pairs),
+        classes=_strip(m.classes, phase),
+        added=_strip(m.added, phase),
+        enrol=_strip(m.enrol, phase),
+        boarders=_strip(m.boarders, phase, single=True),
+        standards=_strip(m.standards, phase),
+        moved=_strip(m.moved, phase),
+        cost=MappingProxyType(pm.phase_cost[phase]),
+    )
+
+
+def added_by_end(pm: PhasedModel, x: np.ndarray) -> np.ndarray:
+    """``x`` with the last phase's area columns holding every phase's additions."""
+    out, last = x.copy(), pm.phases[-1]
+    for (s, k, ph), col in pm.model.added.items():
+        if ph != last:
+            out[pm.model.added[(s, k, last)]] += x[col] if (s, k, last) in pm.model.added else 0.0
+    return out
+
+
+def _phase_rows(view: Model, problem: Problem, sol: Solution, phase: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One phase's table and assignments."""
+    plan = decode(view, problem, sol)
+    t = plan.schools.rename(columns={"type_after": "type"}).assign(phase=phase)
+    x = sol.values
+    for k in ("teaching_area", "sports_area"):
+        col = [view.standards.get((s, f"short_{k}")) for s in t["school_id"]]
+        t[f"short_{k}_m2"] = [0.0 if c is None else round(float(x[c]), 2) for c in col]
+    return t[list(PHASE_COLUMNS)], plan.assignments.assign(phase=phase)
+
+
+def when_changed(phases: pd.DataFrame, sites: pd.DataFrame, scen: Scenario) -> pd.DataFrame:
+    """Per site whose type changes: the phase it takes effect in and that phase's first year."""
+    first = {p.name: p.first_year for p in scen.phases}
+    rows = []
+    for s, grp in phases.groupby("school_id", sort=True):
+        before = sites.at[s, "type_before"]
+        changed = grp[grp["type"] != before]
+        if len(changed):
+            ph = changed["phase"].iloc[0]
+            rows.append((s, ph, first[ph]))
+    return pd.DataFrame(rows, columns=["school_id", "phase", "phase_year"])
+
+
+def _figures(pm: PhasedModel, problems: Sequence[Problem], tables, years, x: np.ndarray) -> list[dict]:
+    scen = problems[-1].scenario
+    out = []
+    for phase, problem, (t, a), year in zip(scen.phases, problems, tables, years):
+        cost = {k: round(v.value(x), 4) for k, v in pm.phase_cost[phase.name].items()}
+        cost["total"] = round(sum(cost.values()), 4)
+        pupils = {b: round(float(problem.villages[f"pupils_{b}"].sum()), 3) for b in BANDS}
+        out.append(
+            {
+                "name": phase.name,
+                "first_year": phase.first_year,
+                "last_year": phase.last_year,
+                "plan_year": year,
+                "budget_10k_yuan": phase.budget_10k_yuan,
+                "cost_10k_yuan": cost,
+                "cost_budgeted_10k_yuan": round(scen.budget.budgeted(cost), 4),
+                "counts": counts_by_type(t["type"]),
+                "pupils": {**pupils, "total": round(sum(pupils.values()), 3)},
+                "boarders": round(float(a.loc[a["boards"], "pupils"].sum()), 3),
+                **trip_figures(a),
+            }
+        )
+    return out
+
+
+def decode_phased(
+    pm: PhasedModel, problems: Sequence[Problem], sol: Solution, years: Sequence[int | None], build_seconds: float
+) -> PhasedPlan:
+    """The end plan (every area added by the end, against today's schools), each phase's rows and figures."""
+    tables = [_phase_rows(phase_view(pm, ph), p, sol, ph) for ph, p in zip(pm.phases, problems)]
+    end = decode(phase_view(pm, pm.phases[-1]), problems[-1], sol.but(x=added_by_end(pm, sol.values)))
+    end = replace(end, result=sol, build_seconds=build_seconds)
+    phases = pd.concat([t for t, _ in tables], ignore_index=True)
+    when = when_changed(phases, problems[-1].sites, problems[-1].scenario).set_index("school_id")
+    schools = end.schools.copy()
+    phase_of, year_of = when["phase"].to_dict(), when["phase_year"].to_dict()
+    schools["phase"] = [phase_of.get(s, "") for s in schools["school_id"]]
+    schools["phase_year"] = pd.array([year_of.get(s) for s in schools["school_id"]], dtype="Int64")
+    assignments = pd.concat([a for _, a in tables], ignore_index=True)
+    end = replace(end, schools=schools, phases=phases, phase_assignments=assignments)
+    return PhasedPlan(end, _figures(pm, problems, tables, years, sol.values))
+
+
+def rolled_problem(
+    problem: Problem, before: pd.DataFrame | None, end: pd.Series, phase, last: bool, spent_10k_yuan: float
+) -> Problem:
+    """Phase ``phase``'s problem as a single-year one, after the phases before it
+    (``before``: the previous phase's schools table, ``None`` for the first):
+    built sites are schools of their type, closed ones stay closed, areas added
+    are stock, and each site may keep its type or take its type at the end
+    (``end``; a closure only in the last phase or where the phase has targets);
+    the phase's targets and budget (within what the total leaves)."""
+    sites = problem.sites.copy()
+    if before is not None:
+        prev = before.set_index("school_id")
+        now = prev["type_after"].reindex(sites.index)
+        built = (sites["kind"] == "candidate") & now.notna() & (now != "closed")
+        sites.loc[built, "kind"] = "school"
+        sites.loc[built, "land_cost_10k_yuan"] = 0.0
+        known = now.notna()
+        sites.loc[known, "type_before"] = now[known]
+        for k in AREA_KINDS:
+            sites[f"{k}_area_m2"] += prev[f"{k}_area_added_m2"].reindex(sites.index).fillna(0.0)
+    allowed = []
+    for s, r in sites.iterrows():
+        cur = r["type_before"] if r["kind"] == "school" else "closed"
+        if cur == "closed" and r["kind"] == "school":
+            allowed.append(("closed",))
+            continue
+        goal = end.get(s, "closed")
+        if goal == "closed" and not last and not phase.targets:
+            goal = cur  # a closure waits for the last phase unless a target of this phase asks for it
+        options = {cur, goal} & set(r["allowed"]) | ({cur} if r["kind"] == "school" else set())
+        allowed.append(tuple(t for t in r["allowed"] if t in options) or (cur,))
+    sites["allowed"] = allowed
+    scen = problem.scenario
+    targets = {**(scen.targets if last else {}), **phase.targets}
+    total = scen.budget.total_10k_yuan
+    limits = [
+        v for v in (phase.budget_10k_yuan, None if total is None else max(0.0, total - spent_10k_yuan)) if v is not None
+    ]
+    budget = scen.budget.model_copy(update={"total_10k_yuan": min(limits) if limits else None})
+    return replace(problem, sites=sites, scenario=scen.model_copy(update={"targets": targets, "budget": budget}))

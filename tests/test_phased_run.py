@@ -1,0 +1,116 @@
+"""A phased run end to end on a tiny projected county: the run folder's
+phase files, workbook sheet and report section, each phase re-derived by
+the checker, and the checker catching a phased plan that breaks a rule."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+import yaml
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from planner.cli import app
+from planner.config.sources import load_scenario
+from planner.errors import InputError
+from tests.checker import check_run
+from tests.outputs.test_projection import RATES, _county
+
+PHASES = [
+    {"name": "一期", "first_year": 2021, "last_year": 2022, "budget_10k_yuan": 500},
+    {"name": "二期", "first_year": 2023, "last_year": 2024, "budget_10k_yuan": 800},
+]
+
+
+def _phased(tmp_path, phases=PHASES):
+    path = _county(tmp_path, RATES)
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["phases"] = phases
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("phased")
+    res = CliRunner().invoke(app, ["run", str(_phased(tmp)), "--out", str(tmp / "run"), "--quiet"])
+    assert res.exit_code == 0, res.output
+    return tmp / "run"
+
+
+def test_the_phased_run_passes_the_checker_phase_by_phase(folder):
+    assert check_run(folder) == []
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert [p["name"] for p in summary["phases"]] == ["一期", "二期"]
+    assert [p["plan_year"] for p in summary["phases"]] == [2021, 2023]  # each phase's year with the most pupils
+    for p, spec in zip(summary["phases"], PHASES):
+        assert p["cost_budgeted_10k_yuan"] <= spec["budget_10k_yuan"] + 1e-6
+    building = ("teaching", "living", "sports", "new_build", "upgrade", "land")
+    by_phases = sum(p["cost_10k_yuan"][k] for p in summary["phases"] for k in building)
+    assert by_phases == pytest.approx(sum(summary["cost_10k_yuan"][k] for k in building), abs=0.05)
+    phases = pd.read_csv(folder / "phases.csv")
+    assert set(phases["phase"]) == {"一期", "二期"}
+    assert "phase" in pd.read_csv(folder / "schools.csv").columns
+
+
+def test_the_workbook_and_report_show_the_phases(folder):
+    wb = load_workbook(folder / "plan.xlsx", read_only=True)
+    assert "分期实施" in wb.sheetnames
+    rows = list(wb["分期实施"].iter_rows(min_row=3, values_only=True))
+    assert [r[0] for r in rows] == ["一期", "二期", "合计"]
+    heads = next(wb["布局规划表"].iter_rows(min_row=2, max_row=2, values_only=True))
+    assert "实施阶段" in heads
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    assert "分期实施" in html and "在校生预测与分期" in html
+
+
+def _tampered(folder, tmp_path, edit):
+    bad = tmp_path / "bad"
+    shutil.copytree(folder, bad)
+    edit(bad)
+    return check_run(bad)
+
+
+def test_the_checker_catches_a_school_that_reopens(folder, tmp_path):
+    def edit(d):
+        t = pd.read_csv(d / "phases.csv", dtype={"school_id": str})
+        t.loc[t["phase"] == "一期", "type"] = "closed"
+        t.to_csv(d / "phases.csv", index=False)
+
+    assert any("changes again" in p or "closed school" in p for p in _tampered(folder, tmp_path, edit))
+
+
+def test_the_checker_catches_a_phase_over_its_budget(folder, tmp_path):
+    def edit(d):
+        t = pd.read_csv(d / "phases.csv", dtype={"school_id": str})
+        t.loc[t["phase"] == "一期", "sports_area_added_m2"] += 20_000.0
+        t.to_csv(d / "phases.csv", index=False)
+
+    found = _tampered(folder, tmp_path, edit)
+    assert any("over its budget" in p or "> its budget" in p for p in found), found
+
+
+def test_the_checker_catches_a_phase_planned_for_other_pupils(folder, tmp_path):
+    def edit(d):
+        s = json.loads((d / "summary.json").read_text(encoding="utf-8"))
+        s["phases"][0]["plan_year"] = 2022
+        (d / "summary.json").write_text(json.dumps(s, ensure_ascii=False), encoding="utf-8")
+
+    assert any(p.startswith("phase 一期: pupils") for p in _tampered(folder, tmp_path, edit))
+
+
+@pytest.mark.parametrize(
+    ("phases", "message"),
+    [
+        ([{**PHASES[0], "last_year": 2021}, PHASES[1]], "must start in 2022"),
+        ([PHASES[0], {**PHASES[1], "last_year": 2023}], "must end in target_year 2024"),
+        ([PHASES[0], {**PHASES[1], "name": "一期"}], "phase names must differ"),
+        ([{**PHASES[0], "first_year": 2019}, PHASES[1]], "before projection.base_year 2021"),
+    ],
+)
+def test_phases_out_of_order_are_bad_input(tmp_path, phases, message):
+    with pytest.raises(InputError, match=message):
+        load_scenario(_phased(tmp_path, phases))
