@@ -231,6 +231,7 @@ def project(
     """Project pupils by village, band and year from a base year's grades and
     births; write the tables and the enrolment chart."""
     from planner.outputs.projection import write_projection
+    from planner.projection.pupils import phase_years
 
     try:
         problem, projection = project_scenario(scenario, to_year)
@@ -246,6 +247,14 @@ def project(
     for year in projection.years:
         t = totals.loc[year]
         out.print(f"{year}: primary {t['primary']:,.0f}, junior {t['junior']:,.0f}", highlight=False)
+    for p, planned in zip(problem.scenario.phases, phase_years(problem, projection)):
+        if planned is not None:
+            t = totals.loc[planned]
+            out.print(
+                f"phase {p.name} ({p.first_year}-{p.last_year}): planned for {planned}, "
+                f"primary {t['primary']:,.0f}, junior {t['junior']:,.0f}",
+                highlight=False,
+            )
     out.print(f"projection folder: {folder.resolve()}", soft_wrap=True, highlight=False)
 
 

@@ -14,7 +14,7 @@ from planner.data.problem import Problem
 from planner.domain import BANDS, GRADES
 from planner.outputs.cartography import DPI, style
 from planner.projection.cohort import Projection
-from planner.projection.pupils import projection_of
+from planner.projection.pupils import phase_years, projection_of
 
 FOLDER = "projection"
 
@@ -106,12 +106,35 @@ def marks_of(problem: Problem, projection: Projection) -> list[tuple[int, str]]:
     return [(y, " · ".join(v)) for y, v in sorted(labels.items())]
 
 
+def phase_table(problem: Problem, projection: Projection) -> pd.DataFrame:
+    """Per phase: its years, the year it is planned for and the county's pupils
+    then, and the years each level peaks within it (empty without phases)."""
+    totals = projection.totals()
+    rows = []
+    for phase, year in zip(problem.scenario.phases, phase_years(problem, projection)):
+        span = totals.loc[max(phase.first_year, projection.years[0]) : phase.last_year]
+        rows.append(
+            {
+                "phase": phase.name,
+                "first_year": phase.first_year,
+                "last_year": phase.last_year,
+                "plan_year": year,
+                **{f"{c}_in_plan_year": round(float(totals.at[year, c]), 1) for c in ("primary", "junior", "total")},
+                "primary_peak_year": int(span["primary"].idxmax()),
+                "junior_peak_year": int(span["junior"].idxmax()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def write_projection(problem: Problem, projection: Projection, out: Path) -> None:
-    """Write the two CSVs and the chart into the folder ``out``."""
+    """Write the CSVs (``pupils_by_phase.csv`` for a phased scenario) and the chart into the folder ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     village_table(problem, projection).to_csv(out / "pupils_by_village.csv", index=False, encoding="utf-8")
     totals_table(projection).to_csv(out / "county_totals.csv", index=False, encoding="utf-8")
+    if problem.scenario.phases:
+        phase_table(problem, projection).to_csv(out / "pupils_by_phase.csv", index=False, encoding="utf-8")
     name = problem.scenario.title or problem.scenario.name
     with matplotlib.rc_context(style()):
         fig = enrolment_chart(projection, marks_of(problem, projection), f"{name}\n义务教育在校生预测")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -110,3 +111,23 @@ def test_the_demo_projection_gives_the_plans_2030_pupils():
     assert t["junior"] == pytest.approx(27_900, rel=0.01)
     totals = projection.totals()
     assert totals["primary"].idxmax() < 2026 < totals["junior"].idxmax()  # primary falls first, junior peaks later
+
+
+def test_project_says_each_phases_year_and_peaks(tmp_path):
+    path = _county(tmp_path, RATES, target_year=2026)
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["phases"] = [
+        {"name": "一期", "first_year": 2021, "last_year": 2023},
+        {"name": "二期", "first_year": 2024, "last_year": 2026},
+    ]
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    res = CliRunner().invoke(app, ["project", str(path), "--out", str(tmp_path / "p")])
+    assert res.exit_code == 0, res.output
+    totals = pd.read_csv(tmp_path / "p" / "county_totals.csv").set_index("year")
+    phases = pd.read_csv(tmp_path / "p" / "pupils_by_phase.csv").set_index("phase")
+    for name, (a, b) in {"一期": (2021, 2023), "二期": (2024, 2026)}.items():
+        span = totals.loc[a:b]
+        assert phases.at[name, "plan_year"] == span["total"].idxmax()
+        assert phases.at[name, "primary_peak_year"] == span["primary"].idxmax()
+        assert phases.at[name, "junior_peak_year"] == span["junior"].idxmax()
+        assert f"phase {name} ({a}-{b}): planned for {phases.at[name, 'plan_year']}" in res.output
