@@ -17,7 +17,7 @@ from planner.config.scenario import Scenario
 from planner.data.problem import Problem
 from planner.domain import AREA_KINDS, BANDS, LEVELS
 from planner.model.core import Model
-from planner.model.phased import PhasedModel
+from planner.model.phased import PhasedModel, phase_targets
 from planner.solve.status import Solution
 
 PHASE_COLUMNS = (
@@ -73,8 +73,9 @@ def added_by_end(pm: PhasedModel, x: np.ndarray) -> np.ndarray:
     """``x`` with the last phase's area columns holding every phase's additions."""
     out, last = x.copy(), pm.phases[-1]
     for (s, k, ph), col in pm.model.added.items():
-        if ph != last:
-            out[pm.model.added[(s, k, last)]] += x[col] if (s, k, last) in pm.model.added else 0.0
+        end = pm.model.added.get((s, k, last))
+        if ph != last and end is not None:
+            out[end] += x[col]
     return out
 
 
@@ -178,7 +179,7 @@ def rolled_problem(
         allowed.append(tuple(t for t in r["allowed"] if t in options) or (cur,))
     sites["allowed"] = allowed
     scen = problem.scenario
-    targets = {**(scen.targets if last else {}), **phase.targets}
+    targets = phase_targets(scen, phase, last)
     total = scen.budget.total_10k_yuan
     limits = [
         v for v in (phase.budget_10k_yuan, None if total is None else max(0.0, total - spent_10k_yuan)) if v is not None

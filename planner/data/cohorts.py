@@ -11,7 +11,6 @@ year after the base year on.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from planner.config.scenario import LayerRef, Scenario
 from planner.config.sources import locate_key
 from planner.data.columns import Column, typed_columns
 from planner.data.layers import add_rows
-from planner.data.text import NotText, read_csv_text
+from planner.data.text import read_csv_cells
 from planner.domain import BAND_OF_GRADE, BANDS, GRADES, VILLAGE_KINDS
 from planner.errors import Collector
 
@@ -112,26 +111,19 @@ def _grades(
 
 
 def read_table(path: Path, layer: str | None, name: str, errors: Collector) -> pd.DataFrame | None:
-    """A table without geometry: a CSV (UTF-8) or a GeoPackage layer."""
+    """A table without geometry: a CSV (UTF-8 or GB18030) or a GeoPackage layer."""
     if not path.is_file():
         errors.add(str(path), "file not found", layer=name)
         return None
+    if path.suffix.lower() == ".csv":
+        return read_csv_cells(path, name, errors, "the file is empty")
     try:
-        if path.suffix.lower() == ".csv":
-            df = read_csv_text(path)
-        else:
-            names = [n for n, _ in pyogrio.list_layers(path)]
-            if (layer or name) not in names:
-                errors.add(str(path), f"layer not found (the file has: {', '.join(names)})", layer=layer or name)
-                return None
-            df = pd.DataFrame(pyogrio.read_dataframe(path, layer=layer or name, read_geometry=False))
-    except NotText as e:
-        errors.add(str(path), str(e), layer=name)
-        return None
-    except pd.errors.EmptyDataError:
-        errors.add(str(path), "the file is empty", layer=name)
-        return None
-    except (ValueError, OSError, csv.Error, pyogrio.errors.DataSourceError) as e:
+        names = [n for n, _ in pyogrio.list_layers(path)]
+        if (layer or name) not in names:
+            errors.add(str(path), f"layer not found (the file has: {', '.join(names)})", layer=layer or name)
+            return None
+        df = pd.DataFrame(pyogrio.read_dataframe(path, layer=layer or name, read_geometry=False))
+    except (ValueError, OSError, pyogrio.errors.DataSourceError) as e:
         errors.add(str(path), f"cannot read: {' '.join(str(e).split())}", layer=name)
         return None
     df.columns = [str(c).strip() for c in df.columns]

@@ -7,7 +7,6 @@ report every mistake of every layer in one pass.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import shapely
 from planner.config.scenario import LayerRef, Scenario
 from planner.config.sources import locate_key
 from planner.data.coords import in_wgs84
-from planner.data.text import NotText, read_csv_text
+from planner.data.text import read_csv_cells
 from planner.errors import Collector
 
 
@@ -71,18 +70,9 @@ def _crs_of(s: Scenario, key: str, errors: Collector) -> pyproj.CRS | None:
 
 def _read_csv_points(path: Path, s: Scenario, errors: Collector, layer: str) -> gpd.GeoDataFrame | None:
     """A CSV with lon/lat (EPSG:4326) or x/y plus the scenario's ``crs``."""
-    try:
-        df = read_csv_text(path)
-    except NotText as e:
-        errors.add(str(path), str(e), layer=layer)
+    df = read_csv_cells(path, layer, errors, "the file is empty (expected a header row and one row per point)")
+    if df is None:
         return None
-    except pd.errors.EmptyDataError:
-        errors.add(str(path), "the file is empty (expected a header row and one row per point)", layer=layer)
-        return None
-    except (ValueError, OSError, csv.Error) as e:  # pandas' ParserError is a ValueError
-        errors.add(str(path), f"cannot read as CSV: {' '.join(str(e).split())}", layer=layer)
-        return None
-    df.columns = [str(c).strip() for c in df.columns]
     crs: str | pyproj.CRS | None
     if {"lon", "lat"} <= set(df.columns):
         cols, crs = ("lon", "lat"), "EPSG:4326"
@@ -355,18 +345,11 @@ def read_od(s: Scenario, errors: Collector) -> tuple[pd.DataFrame | None, Path |
     if not path.is_file():
         errors.add(str(path), "file not found", layer="distances")
         return None, None
-    try:
-        df = read_csv_text(path)
-    except NotText as e:
-        errors.add(str(path), str(e), layer="distances")
+    df = read_csv_cells(
+        path, "distances", errors, "the file is empty (expected origin_id, destination_id, distance_km)"
+    )
+    if df is None:
         return None, path
-    except pd.errors.EmptyDataError:
-        errors.add(str(path), "the file is empty (expected origin_id, destination_id, distance_km)", layer="distances")
-        return None, path
-    except (ValueError, OSError, csv.Error) as e:
-        errors.add(str(path), f"cannot read as CSV: {' '.join(str(e).split())}", layer="distances")
-        return None, path
-    df.columns = [str(c).strip() for c in df.columns]
     missing = [c for c in ("origin_id", "destination_id", "distance_km") if c not in df.columns]
     for c in missing:
         errors.add(

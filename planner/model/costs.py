@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import numpy as np
 import pulp
 
 from planner.data.problem import Problem
@@ -10,19 +13,33 @@ from planner.model.core import Builder, expr
 from planner.model.variables import pupil_sums
 
 
-def cost_expressions(b: Builder, problem: Problem) -> dict[str, pulp.LpAffineExpression]:
+def cost_expressions(
+    b: Builder, problem: Problem, before: Mapping[tuple[str, str], pulp.LpVariable] | None = None
+) -> dict[str, pulp.LpAffineExpression]:
     """Cost of building works by category: areas at unit cost, lump sums for
-    new builds and upgrades, land for opened candidate sites."""
+    new builds and upgrades, land for opened candidate sites. In a phase's
+    block, ``before`` holds the previous phase's ``open`` by (site, type): a
+    change is priced in the phase it is made (open now, not before)."""
     c, sites = problem.scenario.costs, problem.sites
     unit = {"teaching": c.teaching_yuan_per_m2, "living": c.living_yuan_per_m2, "sports": c.sports_yuan_per_m2}
     out = {k: expr([v for (_, kk), v in b.added.items() if kk == k], unit[k] / 1e4) for k in unit}
     kind = b.open["site_id"].map(sites["kind"])
-    before = b.open["site_id"].map(sites["type_before"])
+    type_before = b.open["site_id"].map(sites["type_before"])
+    upgrade = [k == "school" and priced_upgrade(bt, t) for k, bt, t in zip(kind, type_before, b.open["type"])]
     new = b.open[kind == "candidate"]
-    out["new_build"] = expr(new["var"], new["type"].map(c.new_build_10k_yuan).astype(float).to_numpy())
-    out["land"] = expr(new["var"], new["site_id"].map(sites["land_cost_10k_yuan"]).astype(float).to_numpy())
-    upgrade = [k == "school" and priced_upgrade(bt, t) for k, bt, t in zip(kind, before, b.open["type"])]
-    out["upgrade"] = expr(b.open.loc[upgrade, "var"], c.upgrade_10k_yuan)
+    up = b.open[upgrade]
+    priced = {
+        "new_build": (new, new["type"].map(c.new_build_10k_yuan).astype(float).to_numpy()),
+        "land": (new, new["site_id"].map(sites["land_cost_10k_yuan"]).astype(float).to_numpy()),
+        "upgrade": (up, c.upgrade_10k_yuan),
+    }
+    was = before or {}
+    for k, (rows, coef) in priced.items():
+        coefs = np.broadcast_to(np.asarray(coef, dtype=float), (len(rows),))
+        out[k] = expr(rows["var"], coefs)
+        for key, cf in zip(zip(rows["site_id"], rows["type"]), coefs):
+            if key in was:
+                out[k] -= float(cf) * was[key]
     return out
 
 

@@ -34,9 +34,8 @@ import pulp
 
 from planner.config.scenario import PhaseConfig
 from planner.data.problem import Problem
-from planner.domain import priced_upgrade
 from planner.model.core import Builder, CostVector, Model, cost_vector, expr
-from planner.model.costs import set_objective
+from planner.model.costs import cost_expressions, set_objective
 from planner.model.families import (
     add_areas,
     add_assign_all,
@@ -73,9 +72,15 @@ class PhasedModel:
     phase_cost: dict[str, dict[str, CostVector]]
 
 
+def phase_targets(scenario, phase: PhaseConfig, last: bool) -> dict:
+    """The targets that hold at the end of ``phase``: its own, and in the last
+    phase the scenario's too."""
+    return {**(scenario.targets if last else {}), **phase.targets}
+
+
 def _with_targets(problem: Problem, phase: PhaseConfig, last: bool) -> Problem:
     """The phase's problem with the targets that hold at its end."""
-    targets = {**(problem.scenario.targets if last else {}), **phase.targets}
+    targets = phase_targets(problem.scenario, phase, last)
     return replace(problem, scenario=problem.scenario.model_copy(update={"targets": targets}))
 
 
@@ -100,24 +105,6 @@ def add_irreversible(b: Builder, problem: Problem, before: _Block, now: dict) ->
             b.add("stays_closed", (s,), expr(is_) <= expr(was))
 
 
-def phase_costs(problem: Problem, now: dict, added: dict, before: _Block | None) -> dict[str, pulp.LpAffineExpression]:
-    """What a phase spends (10k yuan): its area additions at unit cost, and the
-    lump sums and land of the changes it makes (open now, not open before)."""
-    c, sites = problem.scenario.costs, problem.sites
-    unit = {"teaching": c.teaching_yuan_per_m2, "living": c.living_yuan_per_m2, "sports": c.sports_yuan_per_m2}
-    out = {k: expr([v for (_, kk), v in sorted(added.items()) if kk == k], unit[k] / 1e4) for k in unit}
-    out |= {k: pulp.LpAffineExpression() for k in ("new_build", "land", "upgrade")}
-    for (s, t), v in sorted(now.items()):
-        kind, type_before = sites.at[s, "kind"], sites.at[s, "type_before"]
-        change = v - before.open[(s, t)] if before is not None and (s, t) in before.open else v
-        if kind == "candidate":
-            out["new_build"] += float(c.new_build_10k_yuan[t]) * change
-            out["land"] += float(sites.at[s, "land_cost_10k_yuan"]) * change
-        elif priced_upgrade(type_before, t):
-            out["upgrade"] += c.upgrade_10k_yuan * change
-    return out
-
-
 def _shortfalls_priced(problem: Problem) -> bool:
     """Whether a floor-area gap is priced rather than forbidden (as in the single-year model)."""
     scen = problem.scenario
@@ -140,7 +127,7 @@ def _block(
     if before is not None:
         add_irreversible(b, p, before, now)
     added = dict(b.added)
-    b.cost = phase_costs(p, now, added, before)
+    b.cost = cost_expressions(b, p, before.open if before is not None else None)
     for key, v in added.items():
         prior[key] = prior.get(key, 0.0) + v
     if last:  # the indicators see every area added by the end
@@ -167,7 +154,7 @@ def build_phased_model(
     for i, (problem, phase) in enumerate(zip(problems, phases)):
         last = i == len(phases) - 1
         block = _block(b, problem, phase, blocks[-1] if blocks else None, prior, last, floors)
-        set_objective(b, _with_targets(problem, phase, last))
+        set_objective(b, problem)
         add_shortfall_penalty(b, problem)
         objective += phase.weight * b.objective
         if phase.budget_10k_yuan is not None:

@@ -68,7 +68,7 @@ def start_from(pm: PhasedModel, phases: list[tuple[pd.Index, np.ndarray]]) -> np
     return x
 
 
-def _kept_start(form, start: np.ndarray | None, cfg: SolverConfig, solver: str) -> Solution | None:
+def _kept_start(form, start: np.ndarray | None, solver: str) -> Solution | None:
     """The start itself as a plan, when it is complete and holds every row."""
     if start is None or np.isnan(start).any() or form.violations(start, 1e-6):
         return None
@@ -94,9 +94,9 @@ def solve_phased(
     first = start if start is not None else end_start(pm, type_after)
     res = solve(form, SolveOptions.of(cfg, part.left()).but(stop=clock.stop), first)
     how = "phased: the end layout timed"
-    kept = _kept_start(form, start, cfg, res.solver)
+    kept = _kept_start(form, start, res.solver)
     if kept is not None and (not res.has_plan or res.cost > kept.cost):
-        res, how = kept.but(status=SolveStatus.INTERRUPTED if clock.stopped else SolveStatus.FEASIBLE), how
+        res = kept.but(status=SolveStatus.INTERRUPTED if clock.stopped else SolveStatus.FEASIBLE)
     if not res.has_plan and not clock.done():
         log.info("phased: no plan within the end layout; the whole phased model")
         res = solve(pm.model.form, SolveOptions.of(cfg, clock.left()).but(stop=clock.stop))
