@@ -32,7 +32,7 @@ def phase_table(summary: dict, plan: Plan) -> pd.DataFrame:
         row = {
             "阶段": p["name"],
             "起止年份": f"{p['first_year']}–{p['last_year']}",
-            "按学生数年份": p["plan_year"] if p["plan_year"] is not None else "",
+            "按学生数年份": str(p["plan_year"]) if p["plan_year"] is not None else "",
             "在校生": p["pupils"]["total"],
             "寄宿生": p["boarders"],
             **{f"{label}(万元)": cost.get(k, 0.0) for k, label in COST_LABELS.items()},
@@ -51,6 +51,11 @@ def phase_table(summary: dict, plan: Plan) -> pd.DataFrame:
     return pd.concat([t, pd.DataFrame([total])], ignore_index=True)
 
 
+def digits(column: str) -> int:
+    """Decimals shown: one for money (万元), none for pupils and schools."""
+    return 1 if column.endswith("(万元)") else 0
+
+
 def write_phase_sheet(wb, f: dict, summary: dict, plan: Plan, title: str) -> None:
     """The 分期实施 sheet of plan.xlsx."""
     t = phase_table(summary, plan)
@@ -66,5 +71,6 @@ def write_phase_sheet(wb, f: dict, summary: dict, plan: Plan, title: str) -> Non
             if isinstance(v, str):
                 ws.write_string(r, c, v, f["tot_text" if last else "text"])
             else:
-                ws.write_number(r, c, round(float(v), 1), f["tot_num1" if last else "num1"])
+                kind = "num1" if digits(t.columns[c]) else "num0"
+                ws.write_number(r, c, round(float(v), 1), f[f"tot_{kind}" if last else kind])
     ws.freeze_panes(2, 1)

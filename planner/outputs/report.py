@@ -25,7 +25,7 @@ from planner.data.problem import Problem
 from planner.domain import TYPES
 from planner.outputs.labels import BAND_ZH, STATUS_ZH, type_label
 from planner.outputs.maps import MAP_NAMES, figures, source_line, style
-from planner.outputs.phasesheet import phase_table
+from planner.outputs.phasesheet import digits, phase_table
 from planner.outputs.workbook import layout_columns, layout_table, summary_rows
 
 REPORT_NAME = "report.html"
@@ -204,7 +204,8 @@ def _phases_html(summary: dict, plan: Plan, images: dict[str, str]) -> str:
     body = "".join(
         "<tr>"
         + "".join(
-            f"<td>{_esc(v)}</td>" if isinstance(v, str) else f"<td class='n'>{_num(float(v), 1)}</td>" for v in rec
+            f"<td>{_esc(v)}</td>" if isinstance(v, str) else f"<td class='n'>{_num(float(v), digits(c))}</td>"
+            for c, v in zip(t.columns, rec)
         )
         + "</tr>"
         for rec in t.itertuples(index=False)
