@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.installed
 OUT     ?= runs/fangcheng-2030
 SCEN    ?= scenarios/fangcheng-2030.yaml
 
-.PHONY: demo test test-fast lint bench system-deps clean
+.PHONY: demo demo-phased test test-fast lint bench system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -22,6 +22,10 @@ system-deps:
 
 demo: $(STAMP) system-deps
 	$(BIN)/planner run $(SCEN) --out $(OUT) --force
+
+# The demo in the plan's three phases (2021-2024, 2025-2028, 2029-2030) on the projected pupils.
+demo-phased: $(STAMP) system-deps
+	$(BIN)/planner run scenarios/fangcheng-2030-phased.yaml --out runs/fangcheng-2030-phased --force
 
 # The linter, the formatter's check and the type checker, then the suite.
 lint: $(STAMP)

@@ -529,6 +529,11 @@ def calibration(layers, scale: float = 1.0) -> pd.DataFrame:
         ("pupils primary (g1_3+g4_6)", int(v[bands[:2]].to_numpy().sum()), _n(57_465, scale)),
         ("pupils junior (g7_9)", int(v["pupils_g7_9"].sum()), _n(27_900, scale)),
         ("town share of pupils", f"{v.loc[urban, bands].to_numpy().sum() / total:.1%}", "30-35 %"),
+        (
+            "schools' enrolment today (2021): primary / junior",
+            f"{int(s[bands[:2]].to_numpy().sum()):,} / {int(s['pupils_g7_9'].sum()):,}",
+            "cohorts' 2021 grades",
+        ),
         ("schools: primary", int(s["type"].eq("primary").sum()), f"~{_n(120, scale)}"),
         ("schools: teaching_point", int(s["type"].eq("teaching_point").sum()), f"~{_n(46, scale)}"),
         ("schools: junior", int(s["type"].eq("junior").sum()), _n(17, scale)),

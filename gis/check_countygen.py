@@ -155,8 +155,9 @@ def check_layers(L, *, scale: float, label: str) -> None:
         reach["g1_3"] <= 3.8,
         f"farthest {reach['g1_3']:.2f} km",
     )
-    tp_max = s.loc[typ.eq("teaching_point"), "pupils_g1_3"].max()
-    check(p + "teaching points stay small", tp_max <= cg.TEACHING_POINT_MAX, f"largest {tp_max}")
+    tp_max = s.loc[typ.eq("teaching_point"), "pupils_g1_3"].max()  # today's: the 2030 limit x the g1_3 factor
+    limit = cg.TEACHING_POINT_MAX * cg.BASE_YEAR_FACTOR["g1_3"]
+    check(p + "teaching points stay small", tp_max <= limit + 1, f"largest {tp_max} (limit {limit:.0f})")
     village = s["name"].str.endswith("村小学")
     check(
         p + "village primaries have >= ~280 m² teaching area", bool((s.loc[village, "teaching_area_m2"] >= 280).all())

@@ -74,8 +74,14 @@ TOWN_SITE_TYPES = (
     "junior",
 )
 SEAT_SITE_TYPES = ("junior", "primary", "primary,nine_year", "junior", "junior,nine_year", "primary")
-TEACHING_POINT_MAX = 150  # pupils: bigger ones swap type with a small village primary
-BOARDING_LIMIT_M = {"g1_3": math.inf, "g4_6": 3_000.0, "g7_9": 4_000.0}  # sizing only
+TEACHING_POINT_MAX = 100  # 2030 pupils (today about 1.8x, under the 200 cap): bigger ones swap with a primary
+BOARDING_LIMIT_M = {"g1_3": math.inf, "g4_6": 1_150.0, "g7_9": 1_900.0}  # sizing only: the walk limits / 1.3
+BASE_YEAR_FACTOR = {"g1_3": 1.77, "g4_6": 1.30, "g7_9": 0.96}
+"""Today's (2021) pupils over the 2030 pupils, by band: the national births of
+the cohorts in those grades (NBS: 2013-2015 over 2022-2024 for g1_3, 2010-2012
+over 2019-2021 for g4_6; g7_9 with cohortgen's g7 rate), so the schools'
+enrolment, classes and site classes are today's while their floor areas, staff
+and equipment are drawn against the 2030 pupils they must serve."""
 ROAD_SPEED = {"trunk": 60, "county": 40, "village": 25}
 SKELETON_BETA = 2.0  # 1 = Gabriel graph, 2 = relative neighbourhood graph
 
@@ -380,13 +386,24 @@ def _enrol(sch: pd.DataFrame, vil: pd.DataFrame) -> None:
 # --------------------------------------------------------------------------- resources
 
 
+def _base_year(sch: pd.DataFrame) -> None:
+    """Today's enrolment (BASE_YEAR_FACTOR times the 2030 pupils) and the classes
+    it needs, before the site classes are drawn for them."""
+    for band, f in BASE_YEAR_FACTOR.items():
+        sch[f"pupils_{band}"] = np.round(sch[f"pupils_{band}"] * f).astype(np.int64)
+    sch["need_p"] = np.ceil((sch["pupils_g1_3"] + sch["pupils_g4_6"]) / CLASS_SIZE["primary"]).astype(np.int64)
+    sch["need_j"] = np.ceil(sch["pupils_g7_9"] / CLASS_SIZE["junior"]).astype(np.int64)
+
+
 def _equip(rng, sch: pd.DataFrame) -> None:
-    """Classes, site limits, areas, staff and equipment: 城区挤、乡村弱."""
+    """Classes and site limits for today's pupils; areas, staff and equipment
+    against the 2030 pupils: 城区挤、乡村弱."""
     n = len(sch)
     town = sch["role"].eq("town").to_numpy()
     typ = sch["type"].to_numpy()
     pp = (sch["pupils_g1_3"] + sch["pupils_g4_6"]).to_numpy().astype(float)
     pj = sch["pupils_g7_9"].to_numpy().astype(float)
+    _base_year(sch)
     need = (sch["need_p"] + sch["need_j"]).to_numpy()
     q = rng.normal(0, 1, n)  # latent school quality: weak schools are weak on everything
 
@@ -411,15 +428,15 @@ def _equip(rng, sch: pd.DataFrame) -> None:
         std[k] = std[k] / 100.0
     tiny = typ == "teaching_point"
     village = sch["role"].eq("village").to_numpy() & ~tiny
-    teach = ratio(0.5, 1.3, 0.4, 0.8) * std["teaching_area_m2"]
+    teach = ratio(0.58, 1.45, 0.48, 0.88) * std["teaching_area_m2"]
     teach = np.maximum(teach, np.where(tiny, rng.uniform(120, 260, n), np.where(town, 0, rng.uniform(280, 450, n))))
-    sports = ratio(0.5, 1.3, 0.4, 0.8) * std["sports_area_m2"]
+    sports = ratio(0.53, 1.33, 0.43, 0.83) * std["sports_area_m2"]
     sports = np.maximum(sports, np.where(tiny, rng.uniform(200, 600, n), np.where(town, 0, rng.uniform(600, 1500, n))))
     boards = sch["role"].isin(["central", "seat"]).to_numpy() | ((typ == "nine_year") & ~town)
     boards |= (typ == "junior") & ~town
     per_boarder = np.select(
-        [boards, village & (rng.uniform(0, 1, n) < 0.15), town & (typ != "primary")],
-        [rng.uniform(0, 6, n), rng.uniform(0, 3, n), rng.uniform(0, 2, n)],
+        [boards, village & (rng.uniform(0, 1, n) < 0.3), town & (typ != "primary")],
+        [rng.uniform(4, 8.5, n), rng.uniform(1, 4, n), rng.uniform(0, 2, n)],
         0.0,
     )
     living = np.round(per_boarder * sch["boarders"].to_numpy())

@@ -21,6 +21,7 @@ from rich.console import Console
 
 from planner.assess.diagnose import format_diagnosis
 from planner.config.sources import load_scenario
+from planner.data.problem import Problem
 from planner.errors import InfeasibleError, PlannerError, ScenarioConflict
 from planner.outputs.folder import (
     FolderExists,
@@ -219,6 +220,24 @@ def validate(scenario: Path = typer.Argument(..., help="scenario YAML")) -> None
         f"{len(problem.candidates)} candidate sites, {len(problem.pairs)} pairs within limits",
         soft_wrap=True,
     )
+    _print_phases(problem)
+
+
+def _print_phases(problem: Problem) -> None:
+    """A phased scenario's phases: years, the year each is planned for, its budget."""
+    from planner.projection.pupils import phase_spans, projection_of
+
+    phases = problem.scenario.phases
+    for p, span in zip(phases, phase_spans(problem, projection_of(problem))):
+        budget = "no budget" if p.budget_10k_yuan is None else f"budget {p.budget_10k_yuan:,.0f} (10k yuan)"
+        out.print(f"phase {p.name} ({p.first_year}-{p.last_year}): {_planned_for(span)}, {budget}", highlight=False)
+
+
+def _planned_for(span: tuple[int, int] | None) -> str:
+    if span is None:
+        return "planned for the scenario's pupils"
+    first, last = span
+    return f"planned for {first}" if first == last else f"planned for each village's most in {first}-{last}"
 
 
 @app.command()
@@ -230,8 +249,7 @@ def project(
 ) -> None:
     """Project pupils by village, band and year from a base year's grades and
     births; write the tables and the enrolment chart."""
-    from planner.outputs.projection import write_projection
-    from planner.projection.pupils import phase_years
+    from planner.outputs.projection import phase_table, write_projection
 
     try:
         problem, projection = project_scenario(scenario, to_year)
@@ -247,14 +265,13 @@ def project(
     for year in projection.years:
         t = totals.loc[year]
         out.print(f"{year}: primary {t['primary']:,.0f}, junior {t['junior']:,.0f}", highlight=False)
-    for p, planned in zip(problem.scenario.phases, phase_years(problem, projection)):
-        if planned is not None:
-            t = totals.loc[planned]
-            out.print(
-                f"phase {p.name} ({p.first_year}-{p.last_year}): planned for {planned}, "
-                f"primary {t['primary']:,.0f}, junior {t['junior']:,.0f}",
-                highlight=False,
-            )
+    for _, r in phase_table(problem, projection).iterrows():
+        span = (int(r["plan_first_year"]), int(r["plan_last_year"]))
+        out.print(
+            f"phase {r['phase']} ({r['first_year']}-{r['last_year']}): {_planned_for(span)}, "
+            f"primary {r['primary_planned']:,.0f}, junior {r['junior_planned']:,.0f}",
+            highlight=False,
+        )
     out.print(f"projection folder: {folder.resolve()}", soft_wrap=True, highlight=False)
 
 

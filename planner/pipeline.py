@@ -20,7 +20,7 @@ import pandas as pd
 from planner.assess.balance import balance_floors
 from planner.assess.decode import Plan, decode
 from planner.assess.diagnose import diagnose
-from planner.assess.phases import decode_phased, rolled_problem
+from planner.assess.phases import decode_phased, phase_alone, rolled_problem
 from planner.assess.summary import summarise
 from planner.config.scenario import Scenario
 from planner.config.sources import load_scenario, locate_key
@@ -102,6 +102,32 @@ def _no_plan(problem: Problem, sol: Solution, clock: Clock, progress: Progress) 
     progress("diagnose")
     return InfeasibleError(
         f"The solver proved scenario '{name}' infeasible after {sol.seconds:.1f} s.", diagnose(problem, clock)
+    )
+
+
+def _no_phased_plan(problems: list[Problem], sol: Solution, clock: Clock, progress: Progress) -> Exception:
+    """The error for a phased model proved to have no plan: the first phase
+    that has none even alone (:func:`phase_alone`), with its diagnosis; else
+    the links between phases are what conflicts."""
+    if sol.status is not SolveStatus.INFEASIBLE:
+        return _no_plan(problems[-1], sol, clock, progress)
+    scen = problems[-1].scenario
+    for i, (problem, phase) in enumerate(zip(problems, scen.phases)):
+        alone = phase_alone(problem, i)
+        got = solve_model(build_model(alone), alone, clock.part(f"phase {phase.name} alone", 0.5))
+        if got.status is SolveStatus.INFEASIBLE:
+            progress("diagnose")
+            limit = alone.scenario.budget.total_10k_yuan
+            return InfeasibleError(
+                f"The solver proved scenario '{scen.name}' has no phased plan: phase {phase.name} "
+                f"({phase.first_year}-{phase.last_year}) has none even alone, with the budget of the phases "
+                f"up to it ({'none' if limit is None else f'{limit:,.0f} (10k yuan)'}) and any school type.",
+                diagnose(alone, clock),
+            )
+    return InfeasibleError(
+        f"The solver proved scenario '{scen.name}' has no phased plan, though every phase alone has one: "
+        "the links between phases (a closed school stays closed, a new build stays open, an upgrade or "
+        "downgrade happens once, floor area counts from its phase on, each phase's budget) conflict."
     )
 
 
@@ -188,7 +214,7 @@ def solve_phases(problem: Problem, progress: Progress = lambda s: None, clock: C
     clock = clock or run_clock(problem.scenario)
     scen = problem.scenario
     progress("travel")
-    problems, years = phase_problems(problem)
+    problems, spans = phase_problems(problem)
     problems = [attach_distances(p) for p in problems]
     tuning = scen.solver.tuning.phased
     end = solve_problem(problems[-1], progress, clock.part("end layout", tuning.final_share))
@@ -202,13 +228,14 @@ def solve_phases(problem: Problem, progress: Progress = lambda s: None, clock: C
     start = start_from(pm, one_by_one) if one_by_one else None
     sol = solve_phased(pm, problems[-1].sites["type_before"], after, scen.solver, clock, start)
     if not sol.has_plan:
-        raise _no_plan(problems[-1], sol, clock, progress)
+        raise _no_phased_plan(problems, sol, clock, progress)
     progress("decode")
-    phased = decode_phased(pm, problems, sol, years, build_s)
+    phased = decode_phased(pm, problems, sol, spans, build_s)
     summary = summarise(problems[-1], phased.plan)
     summary["phases"] = phased.figures
-    if summary["pupils_projected"] is not None:
-        summary["pupils_projected"]["year"] = years[-1]
+    if summary["pupils_projected"] is not None and spans[-1] is not None:
+        first, last = spans[-1]
+        summary["pupils_projected"].update(year=last if first == last else None, years=[first, last])
     summary["end_layout"] = {"objective": end.summary["objective"], "status": end.summary["status"]}
     return Run(problems[-1], phased.plan, summary)
 

@@ -37,6 +37,7 @@ NOT_TUNING = {
     "MAX_ROW_ISSUES": "input mistakes reported per column before one summing up the rest",
     "DPI": "the maps' resolution",
     "IMAGE_WIDTH_PX": "the report's image width",
+    "TITLE_CHARS": "where a map's title line breaks",
     "KRASOVSKY_A_M": "a constant of the published GCJ-02 formula",
     "KRASOVSKY_EE": "a constant of the published GCJ-02 formula",
     "BD_X_PI": "a constant of the published BD-09 formula",

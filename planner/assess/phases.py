@@ -103,10 +103,10 @@ def when_changed(phases: pd.DataFrame, sites: pd.DataFrame, scen: Scenario) -> p
     return pd.DataFrame(rows, columns=["school_id", "phase", "phase_year"])
 
 
-def _figures(pm: PhasedModel, problems: Sequence[Problem], tables, years, x: np.ndarray) -> list[dict]:
+def _figures(pm: PhasedModel, problems: Sequence[Problem], tables, spans, x: np.ndarray) -> list[dict]:
     scen = problems[-1].scenario
     out = []
-    for phase, problem, (t, a), year in zip(scen.phases, problems, tables, years):
+    for phase, problem, (t, a), span in zip(scen.phases, problems, tables, spans):
         cost = {k: round(v.value(x), 4) for k, v in pm.phase_cost[phase.name].items()}
         cost["total"] = round(sum(cost.values()), 4)
         pupils = {b: round(float(problem.villages[f"pupils_{b}"].sum()), 3) for b in BANDS}
@@ -115,7 +115,8 @@ def _figures(pm: PhasedModel, problems: Sequence[Problem], tables, years, x: np.
                 "name": phase.name,
                 "first_year": phase.first_year,
                 "last_year": phase.last_year,
-                "plan_year": year,
+                "plan_year": span[0] if span is not None and span[0] == span[1] else None,
+                "plan_years": list(span) if span is not None else None,
                 "budget_10k_yuan": phase.budget_10k_yuan,
                 "cost_10k_yuan": cost,
                 "cost_budgeted_10k_yuan": round(scen.budget.budgeted(cost), 4),
@@ -129,9 +130,14 @@ def _figures(pm: PhasedModel, problems: Sequence[Problem], tables, years, x: np.
 
 
 def decode_phased(
-    pm: PhasedModel, problems: Sequence[Problem], sol: Solution, years: Sequence[int | None], build_seconds: float
+    pm: PhasedModel,
+    problems: Sequence[Problem],
+    sol: Solution,
+    spans: Sequence[tuple[int, int] | None],
+    build_seconds: float,
 ) -> PhasedPlan:
-    """The end plan (every area added by the end, against today's schools), each phase's rows and figures."""
+    """The end plan (every area added by the end, against today's schools), each
+    phase's rows and figures (``spans``: the years each phase is planned for)."""
     tables = [_phase_rows(phase_view(pm, ph), p, sol, ph) for ph, p in zip(pm.phases, problems)]
     end = decode(phase_view(pm, pm.phases[-1]), problems[-1], sol.but(x=added_by_end(pm, sol.values)))
     end = replace(end, result=sol, build_seconds=build_seconds)
@@ -143,7 +149,7 @@ def decode_phased(
     schools["phase_year"] = pd.array([year_of.get(s) for s in schools["school_id"]], dtype="Int64")
     assignments = pd.concat([a for _, a in tables], ignore_index=True)
     end = replace(end, schools=schools, phases=phases, phase_assignments=assignments)
-    return PhasedPlan(end, _figures(pm, problems, tables, years, sol.values))
+    return PhasedPlan(end, _figures(pm, problems, tables, spans, sol.values))
 
 
 def rolled_problem(
@@ -186,3 +192,18 @@ def rolled_problem(
     ]
     budget = scen.budget.model_copy(update={"total_10k_yuan": min(limits) if limits else None})
     return replace(problem, sites=sites, scenario=scen.model_copy(update={"targets": targets, "budget": budget}))
+
+
+def phase_alone(problem: Problem, phase_index: int) -> Problem:
+    """A relaxation of the phased model's block ``phase_index`` as a
+    single-year problem: every site may take any type it may take at all, the
+    budget is what this phase and those before it may spend (within the total),
+    and the phase's targets hold. No plan for it means no phased plan."""
+    scen = problem.scenario
+    phases = scen.phases
+    budgets = [p.budget_10k_yuan for p in phases[: phase_index + 1]]
+    so_far = None if any(v is None for v in budgets) else sum(v for v in budgets if v is not None)
+    limits = [v for v in (so_far, scen.budget.total_10k_yuan) if v is not None]
+    budget = scen.budget.model_copy(update={"total_10k_yuan": min(limits) if limits else None})
+    targets = phase_targets(scen, phases[phase_index], phase_index == len(phases) - 1)
+    return replace(problem, scenario=scen.model_copy(update={"targets": targets, "budget": budget}))

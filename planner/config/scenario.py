@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from planner.config.projection import ProjectionConfig
 from planner.config.tuning import SolveTuning
-from planner.domain import BANDS, CONSTRUCTION_COSTS
+from planner.domain import AREA_KINDS, BANDS, CONSTRUCTION_COSTS
 
 if TYPE_CHECKING:  # keys the code looks up by plain strings (a band, a level, a type)
     Band: TypeAlias = str
@@ -141,17 +141,21 @@ class Range(_Frozen):
 
 class BudgetConfig(_Frozen):
     """``total_10k_yuan`` limits the categories ``covers`` names: ``all`` of
-    them, or ``construction`` only (floor areas, new builds, upgrades, land),
+    them; ``construction`` only (floor areas, new builds, upgrades, land),
     when equipment, rooms and staff are funded from other lines (装备经费,
-    编制); ``by_category_10k_yuan`` limits single categories."""
+    编制); or ``floor_area`` only (teaching and living floor area, sports
+    ground: 校舍建设, as the motivating plan's budget), when new schools' fixed
+    costs and land are funded apart; ``by_category_10k_yuan`` limits single
+    categories."""
 
     total_10k_yuan: Optional[float] = Field(None, ge=0)
-    covers: Literal["all", "construction"] = "all"
+    covers: Literal["all", "construction", "floor_area"] = "all"
     by_category_10k_yuan: dict[Category, NonNegative] = {}
 
     def covered(self, category: str) -> bool:
         """Whether ``total_10k_yuan`` counts this cost category."""
-        return self.covers == "all" or category in CONSTRUCTION_COSTS
+        scope = {"construction": CONSTRUCTION_COSTS, "floor_area": AREA_KINDS}
+        return self.covers == "all" or category in scope[self.covers]
 
     def budgeted(self, costs: dict[str, float]) -> float:
         """The part of a plan's ``cost_10k_yuan`` that ``total_10k_yuan`` limits."""
@@ -310,8 +314,10 @@ class Scenario(_Frozen):
     phases: tuple[PhaseConfig, ...] = Field(
         (), description="plan in phases (the last ends in the target year); none: one plan for the target year"
     )
-    phase_pupils: Literal["peak", "last"] = Field(
-        "peak", description="a phase is planned for its year with the most pupils, or its last year"
+    phase_pupils: Literal["peak", "last", "envelope"] = Field(
+        "peak",
+        description="a phase is planned for its year with the most pupils, its last year, or (envelope) "
+        "each village's most pupils by band over the phase's years, so every year of it holds",
     )
     base_dir: str = Field("", description="folder data paths are relative to (set by the loader)")
     source_files: tuple[str, ...] = ()

@@ -11,6 +11,7 @@ loudly rather than drawing empty boxes.
 from __future__ import annotations
 
 import math
+import textwrap
 from functools import lru_cache
 from pathlib import Path
 
@@ -57,6 +58,8 @@ CLOSED_COLOUR = "#8c8c8c"
 NEW_COLOUR = "#d62728"
 KIND_COLOUR = {"teaching": "#3b75af", "living": "#e1812c", "sports": "#3a923a"}
 PALETTE = ("#fbb4ae", "#b3cde3", "#ccebc5", "#decbe4", "#fed9a6", "#ffffcc", "#e5d8bd", "#fddaec", "#d9d9d9")
+TITLE_CHARS = 26
+"""Characters of a map title's line (14 pt CJK over the map's width)."""
 HALO = [pe.withStroke(linewidth=2.2, foreground="white")]
 
 
@@ -391,8 +394,13 @@ def map_figure(area: shapely.Geometry, *, legend_in: float = 3.3, height_in: flo
     return fig, ax
 
 
-def title(problem: Problem, what: str) -> str:
+def title(problem: Problem, what: str, width: int = TITLE_CHARS) -> str:
+    """The scenario's title over ``what``; a long title breaks before its last
+    bracket (or at ``width`` characters) so it stays over the map."""
     head = problem.scenario.title or problem.scenario.name
+    if len(head) > width:
+        cut = head.rfind("（")
+        head = f"{head[:cut]}\n{head[cut:]}" if 0 < cut <= width else "\n".join(textwrap.wrap(head, width))
     return f"{head}\n{what}"
 
 

@@ -41,6 +41,8 @@ from planner.outputs.report import png_data_uri
 
 RUN_FILES = ("summary.json", "schools.csv", "assignments.csv")
 KPI_SHEET, DIFF_SHEET, CHART_SHEET = "指标对比", "决策差异", "图表"
+BUDGETED = "计入预算的投资"
+"""The part of a run's cost its budget limits (``budget.covers``): what the chart sets against the budget."""
 NOT_BUILT = "未新建"
 
 
@@ -97,6 +99,7 @@ def _kpis(r: RunFolder) -> list[tuple[str, str, object]]:
     cost = s.get("cost_10k_yuan", {})
     for k in (*COST_CATEGORIES, "total"):
         out.append(("投资（万元）", "投资合计" if k == "total" else COST_ZH.get(k, k), float(cost.get(k, 0.0))))
+    out.append(("投资（万元）", BUDGETED, float(s.get("cost_budgeted_10k_yuan", cost.get("total", 0.0)))))
     out.append(("投资（万元）", "预算", s.get("budget_10k_yuan")))
     pkm = (a["pupils"] * a["distance_km"]).groupby(a["band"]).sum()
     out.append(("上学距离", "人·公里合计", round(float(pkm.sum()), 3)))
@@ -109,19 +112,34 @@ def _kpis(r: RunFolder) -> list[tuple[str, str, object]]:
     out.append(("寄宿生（人）", "寄宿生合计", round(float(board.sum()), 3)))
     for b in BANDS:
         out.append(("寄宿生（人）", f"{BAND_ZH[b]}寄宿生", round(float(board.get(b, 0.0)), 3)))
+    return out + _phase_kpis(s)
+
+
+def _phase_kpis(s: dict) -> list[tuple[str, str, object]]:
+    """A phased run's figures by phase (分期), keyed by the phase's name."""
+    out: list[tuple[str, str, object]] = []
+    for p in s.get("phases", []):
+        group, cost = f"分期：{p['name']}", p["cost_10k_yuan"]
+        out.append((group, "起止年份", f"{p['first_year']}-{p['last_year']}"))
+        out.append((group, "规划年份", p.get("plan_year")))
+        out.append((group, "投资（万元）", float(cost.get("total", 0.0))))
+        out.append((group, "预算内投资（万元）", float(p.get("cost_budgeted_10k_yuan", 0.0))))
+        out.append((group, "阶段预算（万元）", p.get("budget_10k_yuan")))
+        out.append((group, "在校生（人）", float(p["pupils"]["total"])))
+        out.append((group, "寄宿生（人）", float(p["boarders"])))
+        out.append((group, "规划学校合计（所）", sum(v for t, v in p["counts"].items() if t != "closed")))
     return out
 
 
 def kpi_table(runs: list[RunFolder]) -> pd.DataFrame:
     """KPIs (rows, indexed by (类别, 指标)) by run (columns). Pupil-km and boarders
-    are recomputed from assignments.csv, counts from schools.csv."""
-    cols = {}
-    for r in runs:
-        k = _kpis(r)
-        cols[r.name] = pd.Series(
-            [v for *_, v in k], index=pd.MultiIndex.from_tuples([(g, i) for g, i, _ in k], names=["类别", "指标"])
-        )
-    return pd.DataFrame(cols)
+    are recomputed from assignments.csv, counts from schools.csv; a phased
+    run adds its phases' rows (blank for the runs without that phase)."""
+    kpis = [_kpis(r) for r in runs]
+    order = list(dict.fromkeys((g, i) for k in kpis for g, i, _ in k))
+    index = pd.MultiIndex.from_tuples(order, names=["类别", "指标"])
+    cols = {r.name: pd.Series({(g, i): v for g, i, v in k}, dtype=object).reindex(index) for r, k in zip(runs, kpis)}
+    return pd.DataFrame(cols, index=index)
 
 
 def _decision(row: pd.Series | None, names: dict[str, str]) -> tuple[str, str]:
@@ -132,7 +150,10 @@ def _decision(row: pd.Series | None, names: dict[str, str]) -> tuple[str, str]:
     label = f"{type_label(t)}（{action_label(act, t)}）" if t != "closed" else action_label(act, t)
     if into:
         label += f"→{names.get(into, into)}"
-    return (f"{t}|{into}" if t == "closed" else t), label
+    when = str(row.get("phase", "") or "")  # a phased run: the same change in another phase is another decision
+    if when:
+        label += f"［{when}］"
+    return (f"{t}|{into}" if t == "closed" else t) + f"|{when}", label
 
 
 def decision_diff(runs: list[RunFolder]) -> pd.DataFrame:
@@ -162,10 +183,11 @@ def decision_diff(runs: list[RunFolder]) -> pd.DataFrame:
 
 
 def chart(runs: list[RunFolder], kpis: pd.DataFrame) -> Figure:
-    """Cost against pupil-km and against boarders, one labelled point per run."""
+    """The cost each budget limits against pupil-km and against boarders, one
+    labelled point per run, and each budget as a line."""
     fig = Figure(figsize=(11.0, 4.6), dpi=150)
     FigureCanvasAgg(fig)
-    cost = kpis.loc[("投资（万元）", "投资合计")].astype(float)
+    cost = kpis.loc[("投资（万元）", BUDGETED)].astype(float)
     budgets = {b for b in kpis.loc[("投资（万元）", "预算")] if b is not None and not pd.isna(b)}
     for i, (key, ylab) in enumerate(
         ((("上学距离", "人·公里合计"), "学生上学人·公里"), (("寄宿生（人）", "寄宿生合计"), "寄宿生（人）"))
@@ -173,8 +195,17 @@ def chart(runs: list[RunFolder], kpis: pd.DataFrame) -> Figure:
         ax = fig.add_subplot(1, 2, i + 1)
         y = kpis.loc[key].astype(float)
         ax.scatter(cost, y, s=60, c=[f"C{j}" for j in range(len(runs))], zorder=3, edgecolors="black", linewidths=0.5)
-        for r in runs:
-            ax.annotate(r.name, (cost[r.name], y[r.name]), xytext=(6, 6), textcoords="offset points", fontsize=8.5)
+        middle = (min(cost.min(), *budgets) + max(cost.max(), *budgets)) / 2 if budgets else cost.mean()
+        for r in runs:  # labels point inwards, so they stay inside the frame
+            right = cost[r.name] > middle
+            ax.annotate(
+                r.name,
+                (cost[r.name], y[r.name]),
+                xytext=(-6 if right else 6, 6),
+                textcoords="offset points",
+                ha="right" if right else "left",
+                fontsize=8.5,
+            )
         for b in sorted(budgets):
             ax.axvline(b, color="#c00000", ls="--", lw=0.9)
             ax.annotate(
@@ -190,7 +221,7 @@ def chart(runs: list[RunFolder], kpis: pd.DataFrame) -> Figure:
             )
         for axis in (ax.xaxis, ax.yaxis):
             axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-        ax.set_xlabel("投资合计（万元）")
+        ax.set_xlabel(f"{BUDGETED}（万元）")
         ax.set_ylabel(ylab)
         ax.grid(alpha=0.3)
         ax.margins(0.18)

@@ -49,6 +49,9 @@ COST_ZH: dict[str, str] = {
 AREA_ZH: dict[str, str] = {k: COST_ZH[k] for k in ("teaching", "living", "sports")}
 """Kinds of added area."""
 
+BUDGET_SCOPE_ZH: dict[str, str] = {"construction": "工程建设", "floor_area": "校舍及运动场建设"}
+"""The part of the cost a budget limits (``budget.covers``), where not all of it."""
+
 STATUS_ZH: dict[str, str] = {
     "optimal": "最优解",
     "feasible": "可行解（未证明最优）",

@@ -55,6 +55,16 @@ from planner.outputs.gpkg import catchments, study_area
 from planner.outputs.labels import AREA_ZH, BAND_ZH
 
 MAP_NAMES = ("layout_before", "layout_after", *(f"catchments_{b}" for b in BANDS), "investments")
+PHASE_MAP = "phases"
+"""A phased plan's extra map: the phase each change takes effect in."""
+PHASE_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02")
+CHANGE_MARKERS = (("new", "o", "新建"), ("closed", "X", "撤并、撤销"), ("changed", "D", "升格、降格"))
+"""How a school changes (marker, label) on the phase map."""
+
+
+def map_names(plan: Plan) -> tuple[str, ...]:
+    """The maps a plan gets: every plan :data:`MAP_NAMES`, a phased one also :data:`PHASE_MAP`."""
+    return (*MAP_NAMES, PHASE_MAP) if plan.phases is not None else MAP_NAMES
 
 
 def layout_map(problem: Problem, plan: Plan, summary: dict, area: shapely.Geometry, *, after: bool) -> Figure:
@@ -117,6 +127,37 @@ def layout_map(problem: Problem, plan: Plan, summary: dict, area: shapely.Geomet
         handles.append(Line2D([], [], color="#9a9a9a", lw=0.8, ls=(0, (4, 2)), label="乡镇界"))
     handles.append(Line2D([], [], color="#333333", lw=1.2, label=edge_label(problem)))
     finish(fig, ax, title(problem, what), handles, source_line(problem, summary))
+    return fig
+
+
+def phase_map(problem: Problem, plan: Plan, summary: dict, area: shapely.Geometry) -> Figure:
+    """The end layout in grey, each school that changes type coloured by the
+    phase it changes in (schools.csv ``phase``) and marked by how it changes."""
+    fig, ax = map_figure(area)
+    base_map(ax, problem, area)
+    s = plan.schools.astype({"x": float, "y": float})
+    kept = s[(s["type_after"] != "closed") & (s["phase"] == "")]
+    ax.scatter(kept["x"], kept["y"], marker="o", s=10, c="#b0b0b0", edgecolors="white", linewidths=0.3, zorder=8)
+    how = pd.Series("changed", index=s.index).mask(s["action"] == "new", "new")
+    how = how.mask(s["type_after"] == "closed", "closed")
+    handles: list = [
+        Line2D([], [], marker="o", ls="", color="#b0b0b0", markersize=4, label=f"类型不变学校（{len(kept)}所）")
+    ]
+    phases = summary.get("phases", [])
+    for i, p in enumerate(phases):
+        colour = PHASE_COLOURS[i % len(PHASE_COLOURS)]
+        mine = s[s["phase"] == p["name"]]
+        for kind, marker, _ in CHANGE_MARKERS:
+            d = mine[how[mine.index] == kind]
+            ax.scatter(d["x"], d["y"], marker=marker, s=46, c=colour, edgecolors="black", linewidths=0.4, zorder=11)
+        label = f"{p['name']}（{p['first_year']}—{p['last_year']}年，{len(mine)}所）"
+        handles.append(Patch(facecolor=colour, edgecolor="black", linewidth=0.4, label=label))
+    for _, marker, label in CHANGE_MARKERS:
+        handles.append(Line2D([], [], marker=marker, ls="", color="#555555", markersize=6, label=label))
+    town(ax, problem, handles)
+    handles.append(Line2D([], [], color="#333333", lw=1.2, label=edge_label(problem)))
+    years = f"{phases[0]['first_year']}—{phases[-1]['last_year']}年" if phases else ""
+    finish(fig, ax, title(problem, f"分期实施（{years}）"), handles, source_line(problem, summary))
     return fig
 
 
@@ -259,7 +300,7 @@ def investment_map(problem: Problem, plan: Plan, summary: dict, area: shapely.Ge
 
 
 def figures(problem: Problem, plan: Plan, summary: dict):
-    """Yield (name, figure) for every map in :data:`MAP_NAMES`, in order."""
+    """Yield (name, figure) for every map in :func:`map_names`, in order."""
     area = study_area(problem, plan)
     yield "layout_before", layout_map(problem, plan, summary, area, after=False)
     yield "layout_after", layout_map(problem, plan, summary, area, after=True)
@@ -267,6 +308,8 @@ def figures(problem: Problem, plan: Plan, summary: dict):
     for band in BANDS:
         yield f"catchments_{band}", catchment_map(problem, plan, summary, area, band, catch)
     yield "investments", investment_map(problem, plan, summary, area)
+    if plan.phases is not None:
+        yield PHASE_MAP, phase_map(problem, plan, summary, area)
 
 
 def write_maps(problem: Problem, plan: Plan, summary: dict, folder: Path) -> None:

@@ -22,6 +22,14 @@ COST_LABELS = {
 """Construction categories; the others (equipment, rooms, staff) are summed as 装备及师资."""
 
 
+def planned_for(phase: dict) -> str:
+    """The years a phase is planned for, in words: one year, or every year of a span (envelope)."""
+    years = phase.get("plan_years")
+    if phase.get("plan_year") is not None:
+        return str(phase["plan_year"])
+    return f"{years[0]}–{years[1]}逐年最大" if years else ""
+
+
 def phase_table(summary: dict, plan: Plan) -> pd.DataFrame:
     """One row per phase (Chinese headers), then the whole plan's total."""
     s = plan.schools
@@ -32,7 +40,7 @@ def phase_table(summary: dict, plan: Plan) -> pd.DataFrame:
         row = {
             "阶段": p["name"],
             "起止年份": f"{p['first_year']}–{p['last_year']}",
-            "按学生数年份": str(p["plan_year"]) if p["plan_year"] is not None else "",
+            "按学生数年份": planned_for(p),
             "在校生": p["pupils"]["total"],
             "寄宿生": p["boarders"],
             **{f"{label}(万元)": cost.get(k, 0.0) for k, label in COST_LABELS.items()},

@@ -11,10 +11,10 @@ from matplotlib.figure import Figure
 
 from planner.assess.decode import Plan
 from planner.data.problem import Problem
-from planner.domain import BANDS, GRADES
+from planner.domain import BANDS, GRADES, LEVEL_OF_BAND, LEVELS
 from planner.outputs.cartography import DPI, style
 from planner.projection.cohort import Projection
-from planner.projection.pupils import phase_years, projection_of
+from planner.projection.pupils import phase_spans, projection_of, span_bands
 
 FOLDER = "projection"
 
@@ -107,21 +107,30 @@ def marks_of(problem: Problem, projection: Projection) -> list[tuple[int, str]]:
 
 
 def phase_table(problem: Problem, projection: Projection) -> pd.DataFrame:
-    """Per phase: its years, the year it is planned for and the county's pupils
-    then, and the years each level peaks within it (empty without phases)."""
+    """Per phase: its years, the years it is planned for (one, or a span whose
+    every village's most by band is planned: envelope) and the county's pupils
+    planned, and the years each level peaks within it (empty without phases)."""
     totals = projection.totals()
     rows = []
-    for phase, year in zip(problem.scenario.phases, phase_years(problem, projection)):
-        span = totals.loc[max(phase.first_year, projection.years[0]) : phase.last_year]
+    for phase, span in zip(problem.scenario.phases, phase_spans(problem, projection)):
+        if span is None:
+            continue
+        first, last = span
+        bands = span_bands(projection, first, last).sum()
+        planned = {level: sum(float(bands[b]) for b in BANDS if LEVEL_OF_BAND[b] == level) for level in LEVELS}
+        years = totals.loc[max(phase.first_year, projection.years[0]) : phase.last_year]
         rows.append(
             {
                 "phase": phase.name,
                 "first_year": phase.first_year,
                 "last_year": phase.last_year,
-                "plan_year": year,
-                **{f"{c}_in_plan_year": round(float(totals.at[year, c]), 1) for c in ("primary", "junior", "total")},
-                "primary_peak_year": int(span["primary"].idxmax()),
-                "junior_peak_year": int(span["junior"].idxmax()),
+                "plan_year": first if first == last else None,
+                "plan_first_year": first,
+                "plan_last_year": last,
+                **{f"{k}_planned": round(v, 1) for k, v in planned.items()},
+                "total_planned": round(sum(planned.values()), 1),
+                "primary_peak_year": int(years["primary"].idxmax()),
+                "junior_peak_year": int(years["junior"].idxmax()),
             }
         )
     return pd.DataFrame(rows)

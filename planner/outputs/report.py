@@ -23,8 +23,8 @@ from planner import __version__
 from planner.assess.decode import Plan
 from planner.data.problem import Problem
 from planner.domain import TYPES
-from planner.outputs.labels import BAND_ZH, STATUS_ZH, type_label
-from planner.outputs.maps import MAP_NAMES, figures, source_line, style
+from planner.outputs.labels import BAND_ZH, BUDGET_SCOPE_ZH, STATUS_ZH, type_label
+from planner.outputs.maps import figures, map_names, source_line, style
 from planner.outputs.phasesheet import digits, phase_table
 from planner.outputs.workbook import layout_columns, layout_table, summary_rows
 
@@ -38,6 +38,7 @@ MAP_CAPTIONS = {
     "catchments_g4_6": f"图4 {BAND_ZH['g4_6']}学校服务范围",
     "catchments_g7_9": f"图5 {BAND_ZH['g7_9']}学校服务范围",
     "investments": "图6 新增建设规模",
+    "phases": "图7 分期实施（各阶段的新建、撤并和升降格）",
 }
 
 CSS = """
@@ -82,8 +83,9 @@ def map_images(problem: Problem, plan: Plan, summary: dict, folder: Path) -> dic
     """The maps as data URIs: read from ``maps/`` when the maps writer ran first,
     otherwise drawn here (at 150 dpi)."""
     d = Path(folder) / "maps"
-    if all((d / f"{n}.png").exists() for n in MAP_NAMES):
-        return {n: png_data_uri((d / f"{n}.png").read_bytes()) for n in MAP_NAMES}
+    names = map_names(plan)
+    if all((d / f"{n}.png").exists() for n in names):
+        return {n: png_data_uri((d / f"{n}.png").read_bytes()) for n in names}
     out = {}
     with matplotlib.rc_context(style()):
         for name, fig in figures(problem, plan, summary):
@@ -102,7 +104,8 @@ def _num(v: object, digits: int = 0) -> str:
 def _cards(summary: dict) -> str:
     cost, budget = summary["cost_10k_yuan"]["total"], summary.get("budget_10k_yuan")
     used = summary.get("cost_budgeted_10k_yuan", cost)
-    scope = "（工程建设部分）" if summary.get("budget_covers") == "construction" else ""
+    part = BUDGET_SCOPE_ZH.get(summary.get("budget_covers", "all"))
+    scope = f"（{part}部分）" if part else ""
     cards = []
     share = f"预算{scope} {budget:,.0f} 万元，占 {100 * used / budget:.1f}%" if budget else "未设预算"
     cls = "ok" if budget is None or used <= budget + 1e-6 else "bad"
@@ -232,7 +235,7 @@ def render_report(problem: Problem, plan: Plan, summary: dict, images: dict[str,
     figs = "".join(
         f"<figure><img src='{images[n]}' alt='{_esc(MAP_CAPTIONS[n])}'>"
         f"<figcaption>{_esc(MAP_CAPTIONS[n])}</figcaption></figure>"
-        for n in MAP_NAMES
+        for n in MAP_CAPTIONS
         if n in images
     )
     warns = summary.get("warnings", [])

@@ -27,6 +27,7 @@ from planner.domain import AREA_KINDS, BANDS, TYPES
 from planner.outputs.labels import (
     AREA_ZH,
     BAND_ZH,
+    BUDGET_SCOPE_ZH,
     COST_ZH,
     INDICATOR_ZH,
     LEVEL_ZH,
@@ -225,9 +226,10 @@ def _cost_rows(summary: dict, problem: Problem | None) -> list[Row]:
     tot = float(cost.get("total", 0.0))
     used = float(summary.get("cost_budgeted_10k_yuan", tot))
     label = "投资合计"
-    if summary.get("budget_covers") == "construction":  # the budget limits a part: show the whole, then the part
+    part = BUDGET_SCOPE_ZH.get(summary.get("budget_covers", "all"))
+    if part:  # the budget limits a part: show the whole, then the part
         rows.append(("投资（万元）", label, tot, "", ""))
-        label = "其中工程建设"
+        label = f"其中{part}"
     rows.append(("投资（万元）", label, used, *_within(used, budget)))
     rows += [
         ("新增面积（m²）", AREA_ZH[k], float(summary.get("added_area_m2", {}).get(k, 0.0)), "", "") for k in AREA_KINDS

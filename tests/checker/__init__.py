@@ -45,7 +45,7 @@ import pandas as pd
 from tests.checker.common import TEACHES, _ids, _layer, _read_schools_csv, _sites
 from tests.checker.layout import _check_assignments, _check_budget, _check_distances, _check_schools, _check_types
 from tests.checker.phases import check_phases
-from tests.checker.projection import check_projection_files, projected_villages
+from tests.checker.projection import check_projection_files, projected_span
 from tests.checker.standards import _check_indicators, _check_pools, _check_staff_quota, _check_standards, _resources
 
 # --- the run ---------------------------------------------------------------------------------------------------------
@@ -64,11 +64,13 @@ def check_run(folder: str | Path) -> list[str]:
     villages["village_id"] = _ids(villages["village_id"])
     sites = _sites(manifest)
     base_villages = villages
-    year = (summary.get("pupils_projected") or {}).get("year") or scen["target_year"]
-    villages = projected_villages(manifest, villages, sites, year)
+    projected = summary.get("pupils_projected") or {}
+    year = projected.get("year") or scen["target_year"]
+    years = projected.get("years") or [year, year]
+    villages = projected_span(manifest, villages, sites, years)
     out: list[str] = []
     if scen.get("projection"):
-        check_projection_files(folder, villages, year, out)
+        check_projection_files(folder, villages, years, out)
     if scen.get("phases"):
         check_phases(folder, manifest, summary, base_villages, sites, schools, out)
     _check_assignments(scen, villages, schools, assign, out)

@@ -14,6 +14,16 @@ from scipy.spatial import cKDTree
 from tests.checker.common import BANDS, DIST_TOL_KM, TEACHES, TOL, _base, _enrolment, _limit, _planned, _read_gdf
 
 
+def budget_covers(scen: dict, category: str) -> bool:
+    """Whether the scenario's total budget counts this cost category."""
+    scope = {
+        "all": (category,),
+        "construction": ("teaching", "living", "sports", "new_build", "upgrade", "land"),
+        "floor_area": ("teaching", "living", "sports"),
+    }
+    return category in scope[scen["budget"].get("covers", "all")]
+
+
 def _check_assignments(scen, villages, schools, assign, out):
     """Every child placed once, at an open school that teaches the band, within limits."""
     placed = assign.groupby(["village_id", "band"])["pupils"].sum()
@@ -298,8 +308,7 @@ def _check_budget(scen, sites, schools, summary, out):
         )
     total = sum(cost.values())
     budget = scen["budget"].get("total_10k_yuan")
-    building = ("teaching", "living", "sports", "new_build", "upgrade", "land")
-    covered = sum(v for k, v in cost.items() if scen["budget"].get("covers", "all") == "all" or k in building)
+    covered = sum(v for k, v in cost.items() if budget_covers(scen, k))
     if budget is not None and covered > budget * (1 + 1e-6) + 0.01:
         out.append(f"budget: plan costs {covered:.2f} > budget {budget} (10k yuan)")
     for k, lim in scen["budget"].get("by_category_10k_yuan", {}).items():

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from tests.checker.common import BANDS, LEVEL, TOL
-from tests.checker.layout import _check_assignments, _check_distances, _check_schools
-from tests.checker.projection import projected_villages
+from tests.checker.layout import _check_assignments, _check_distances, _check_schools, budget_covers
+from tests.checker.projection import projected_span
 
 KINDS = ("teaching", "living", "sports")
 BUILDING = ("teaching", "living", "sports", "new_build", "upgrade", "land")
@@ -23,6 +23,14 @@ def _upgrade(before: str, after: str) -> bool:
         and after in ("primary", "junior", "nine_year")
         and not (before == "nine_year" and after == "junior")
     )
+
+
+def _planned_years(figures: dict) -> list | None:
+    """The years a phase's pupils come from: [first, last] (one year: first == last)."""
+    if figures.get("plan_years"):
+        return list(figures["plan_years"])
+    year = figures.get("plan_year")
+    return [year, year] if year is not None else None
 
 
 def _spent(scen: dict, site: pd.DataFrame, rows: pd.DataFrame, changed: dict[str, str]) -> dict[str, float]:
@@ -98,7 +106,7 @@ def check_phases(
         for k in KINDS:
             sch[f"{k}_area_added_m2"] = sch["school_id"].map(added[k]).to_numpy()
         a = assign[assign["phase"] == name]
-        v = projected_villages(manifest, villages, sites, figures[name]["plan_year"])
+        v = projected_span(manifest, villages, sites, _planned_years(figures[name]))
         sub: list[str] = []
         _check_assignments(scen, v, sch, a, sub)
         _check_distances(manifest, scen, v, sites, a, sub)
@@ -111,9 +119,12 @@ def check_phases(
                 out.append(
                     f"phase {name}: {k} costs {value:.2f} but summary.json says {figures[name]['cost_10k_yuan'][k]}"
                 )
-        covers_all = scen["budget"].get("covers", "all") == "all"
-        others = sum(v for k, v in figures[name]["cost_10k_yuan"].items() if k not in (*BUILDING, "total"))
-        budgeted = sum(spent.values()) + (others if covers_all else 0.0)
+        others = sum(
+            v
+            for k, v in figures[name]["cost_10k_yuan"].items()
+            if k not in (*BUILDING, "total") and budget_covers(scen, k)
+        )
+        budgeted = sum(v for k, v in spent.items() if budget_covers(scen, k)) + others
         if p.get("budget_10k_yuan") is not None and budgeted > p["budget_10k_yuan"] * (1 + 1e-6) + 0.01:
             out.append(f"phase {name}: spends {budgeted:.2f} > its budget {p['budget_10k_yuan']} (10k yuan)")
     s = schools.set_index("school_id")

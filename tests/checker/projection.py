@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyogrio
 
@@ -105,16 +106,34 @@ def projected_villages(
     return out
 
 
-def check_projection_files(folder: Path, villages: pd.DataFrame, target_year: int, out: list[str]) -> None:
-    """The run's projection/pupils_by_village.csv holds the planned year's pupils."""
+def projected_span(manifest: dict, villages: pd.DataFrame, sites: pd.DataFrame, years: list | None) -> pd.DataFrame:
+    """``villages`` with each village's most pupils by band over ``years``
+    ([first, last], each year rounded once per village and band); the target
+    year's when ``years`` is None."""
+    if not years:
+        return projected_villages(manifest, villages, sites)
+    out = projected_villages(manifest, villages, sites, years[0])
+    for y in range(years[0] + 1, years[1] + 1):
+        later = projected_villages(manifest, villages, sites, y)
+        for b in BANDS:
+            out[f"pupils_{b}"] = np.maximum(out[f"pupils_{b}"].to_numpy(), later[f"pupils_{b}"].to_numpy())
+    return out
+
+
+def check_projection_files(folder: Path, villages: pd.DataFrame, years: list, out: list[str]) -> None:
+    """The run's projection/pupils_by_village.csv holds the planned pupils: those
+    of the planned year, or their most by village and band over [first, last]."""
     path = Path(folder) / "projection" / "pupils_by_village.csv"
     if not path.is_file():
         return
     table = pd.read_csv(path, dtype={"village_id": str})
-    year = table[table["year"] == target_year].set_index("village_id")
+    span = table[table["year"].between(years[0], years[1])].copy()
+    for b in BANDS:
+        span[f"pupils_{b}"] = span[f"pupils_{b}"].round()
+    planned = span.groupby("village_id")[[f"pupils_{b}" for b in BANDS]].max()
     v = villages.drop_duplicates("village_id").set_index("village_id")
     for b in BANDS:
-        diff = (year[f"pupils_{b}"].reindex(v.index).round() - v[f"pupils_{b}"]).abs()
+        diff = (planned[f"pupils_{b}"].reindex(v.index) - v[f"pupils_{b}"]).abs()
         if (diff > 1).any():
             where = list(diff.index[diff > 1])[:3]
-            out.append(f"projection: pupils_by_village.csv {b} of {target_year} differs at {where}")
+            out.append(f"projection: pupils_by_village.csv {b} of {years[0]}-{years[1]} differs at {where}")

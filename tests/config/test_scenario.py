@@ -9,6 +9,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from planner.config.scenario import BudgetConfig
 from planner.config.sources import load_scenario
 from planner.errors import InputError
 
@@ -164,3 +165,17 @@ def test_tuning_keys_are_checked_like_the_rest(tmp_path):
     ok = _write(tmp_path, "ok.yaml", "name: s\ndata: {gpkg: x.gpkg}\nsolver:\n  tuning:\n    repair: {partners: 4}\n")
     tuned = load_scenario(ok).solver.tuning
     assert tuned.repair.partners == 4 and tuned.repair.outlets == type(tuned.repair)().outlets  # the rest default
+
+
+@pytest.mark.parametrize(
+    ("covers", "counted"),
+    [
+        ("all", {"teaching", "living", "sports", "new_build", "land", "equipment"}),
+        ("construction", {"teaching", "living", "sports", "new_build", "land"}),
+        ("floor_area", {"teaching", "living", "sports"}),
+    ],
+)
+def test_the_budget_counts_the_categories_it_covers(covers, counted):
+    cost = {"teaching": 1.0, "living": 2.0, "sports": 4.0, "new_build": 8.0, "land": 16.0, "equipment": 32.0}
+    budget = BudgetConfig(total_10k_yuan=100.0, covers=covers)
+    assert budget.budgeted({**cost, "total": sum(cost.values())}) == sum(cost[k] for k in counted)

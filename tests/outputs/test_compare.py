@@ -39,6 +39,10 @@ def test_kpis_recomputed_from_the_run_folders(folders):
         assert k.at[("上学距离", "人·公里合计"), r.name] == pytest.approx(sum(r.summary["pupil_km"].values()), abs=1e-2)
         assert k.at[("寄宿生（人）", "寄宿生合计"), r.name] == pytest.approx(r.summary["boarders"]["total"], abs=1e-3)
         assert k.at[("投资（万元）", "投资合计"), r.name] == pytest.approx(r.summary["cost_10k_yuan"]["total"])
+        cost = {c: v for c, v in r.summary["cost_10k_yuan"].items() if c != "total"}
+        scope = {"construction": ("teaching", "living", "sports", "new_build", "upgrade", "land")}
+        budgeted = sum(v for c, v in cost.items() if c in scope.get(r.summary["budget_covers"], cost))
+        assert k.at[("投资（万元）", "计入预算的投资"), r.name] == pytest.approx(budgeted, abs=1e-3)
         assert k.at[("学校数（所）", "撤并、撤销学校"), r.name] == (s["type_after"] == "closed").sum()
         assert k.at[("学校数（所）", "规划初级中学"), r.name] == r.summary["counts_after"]["junior"]
     assert k.at[("学校数（所）", "新建学校"), "case"] == 2 and k.at[("学校数（所）", "新建学校"), "nonew"] == 0

@@ -120,3 +120,26 @@ def test_totals_add_grades_into_bands_and_levels() -> None:
     c = cohorts([[1, 2, 3, 4, 5, 6, 7, 8, 9]], {2016: [0]}, kinds=("village",))
     t = project(c, pd.Series(["T"], index=VILLAGES[:1]), ProjectionConfig(base_year=2021), 2021).totals()
     assert t.loc[2021, ["g1_3", "g4_6", "g7_9", "primary", "junior", "total"]].tolist() == [6, 15, 24, 21, 24, 45]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.lists(st.floats(0, 80), min_size=9, max_size=9), min_size=3, max_size=3),
+    st.lists(st.lists(st.floats(0, 40), min_size=3, max_size=3), min_size=9, max_size=9),
+    st.lists(st.sampled_from(["town", "seat", "village"]), min_size=3, max_size=3),
+    st.integers(2021, 2026),
+    st.integers(0, 3),
+)
+def test_an_envelope_is_every_years_most(grades, births, kinds, first, length) -> None:
+    """``phase_pupils: envelope``: each village's band at its most over the
+    years, each year rounded: at least every year's, and equal to one of them."""
+    from planner.projection.pupils import span_bands
+
+    assume(length > 0)
+    rates = ProjectionConfig(base_year=2021, migration_per_year={"town": 0.03}, urbanisation_per_year=0.05)
+    c = cohorts(grades, {2016 + i: b for i, b in enumerate(births)}, kinds)
+    p = project(c, pd.Series(["T"] * 3, index=VILLAGES), rates, first + length)
+    env = span_bands(p, first, first + length).to_numpy()
+    each = np.stack([np.rint(p.bands(y).astype(float)).to_numpy() for y in range(first, first + length + 1)])
+    assert (env >= each).all()
+    assert (each == env).any(axis=0).all()
