@@ -311,7 +311,7 @@ def standard_sheet(sites: pd.DataFrame, schools: pd.DataFrame, scen: Scenario) -
     t = level_table(sites, schools, scen)
     info = schools.set_index("school_id")
     t.insert(1, "name", t["school_id"].map(info["name"]) if "name" in info else "")
-    t.insert(2, "type_after", t["school_id"].map(info["type_after"]))
+    t.insert(2, "type_after", t["school_id"].map(info["type_after"]).map(type_label))
     t["level"] = t["level"].map(LEVEL_ZH)
     t["status"] = t["status"].map(STANDARD_STATUS_ZH)
     t = t[list(STANDARD_HEADERS_ZH)].round(dict.fromkeys(INDICATORS, 3) | {"pupils": 1})

@@ -269,3 +269,6 @@ def test_standard_sheet_in_the_workbook(tmp_path, solve_to_folder):
     lv = {"小学": "primary", "初中": "junior"}
     for r in sheet.itertuples(index=False):
         assert r[sheet.columns.get_loc("生均教学仪器设备值(元)")] == pytest.approx(eq[(r[0], lv[r[3]])], abs=1e-2)
+    schools = pd.read_csv(folder / "schools.csv", dtype={"school_id": str}).set_index("school_id")
+    zh = {"teaching_point": "教学点", "primary": "完全小学", "junior": "初级中学", "nine_year": "九年一贯制学校"}
+    assert sheet["规划后类型"].tolist() == [zh[schools.at[s, "type_after"]] for s in sheet["学校代码"]]
