@@ -20,6 +20,7 @@ from planner.errors import InputError
 from planner.outputs.compare import decision_diff, kpi_table, read_runs
 from tests.checker import check_run
 from tests.outputs.test_projection import RATES, _county
+from tests.test_checker import _tampered
 
 PHASES = [
     {"name": "一期", "first_year": 2021, "last_year": 2022, "budget_10k_yuan": 500},
@@ -67,13 +68,6 @@ def test_the_workbook_and_report_show_the_phases(folder):
     assert "实施阶段" in heads
     html = (folder / "report.html").read_text(encoding="utf-8")
     assert "分期实施" in html and "在校生预测与分期" in html
-
-
-def _tampered(folder, tmp_path, edit):
-    bad = tmp_path / "bad"
-    shutil.copytree(folder, bad)
-    edit(bad)
-    return check_run(bad)
 
 
 def test_the_checker_catches_a_school_that_reopens(folder, tmp_path):

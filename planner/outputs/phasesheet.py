@@ -24,9 +24,9 @@ COST_LABELS = {
 
 def planned_for(phase: dict) -> str:
     """The years a phase is planned for, in words: one year, or every year of a span (envelope)."""
-    years = phase.get("plan_years")
     if phase.get("plan_year") is not None:
         return str(phase["plan_year"])
+    years = phase.get("plan_years")
     return f"{years[0]}–{years[1]}逐年最大" if years else ""
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyogrio
 
@@ -86,10 +85,19 @@ def projected_villages(
     """``villages`` with the band pupils of ``year`` (default the target year),
     as the run must plan them (rounded once per village and band); unchanged
     without a projection."""
+    year = year or manifest["scenario"]["target_year"]
+    return projected_span(manifest, villages, sites, [year, year])
+
+
+def projected_span(manifest: dict, villages: pd.DataFrame, sites: pd.DataFrame, years: list | None) -> pd.DataFrame:
+    """``villages`` with each village's most pupils by band over ``years``
+    ([first, last], each year rounded once per village and band; the target
+    year when None), projected once up to the last; unchanged without a projection."""
     scen = manifest["scenario"]
     p = scen.get("projection")
     if not p:
         return villages
+    first, final = years or [scen["target_year"], scen["target_year"]]
     v = villages.drop_duplicates("village_id").set_index("village_id")
     kinds = v["kind"] if "kind" in v.columns else pd.Series("village", v.index)
     kind = {i: KIND.get(str(k).strip(), str(k).strip()) for i, k in kinds.items()}
@@ -97,26 +105,17 @@ def projected_villages(
     births = _births(manifest)
     last = max(y for _, y in births)
     pupils = _base_grades(v, sites)
-    for t in range(p["base_year"] + 1, (year or scen["target_year"]) + 1):
-        pupils = _step(pupils, t, p, births, kind, township, last)
+    most: dict[str, list[float]] = {}
+    for t in range(p["base_year"], final + 1):
+        if t > p["base_year"]:
+            pupils = _step(pupils, t, p, births, kind, township, last)
+        if t >= first:
+            for i, r in pupils.items():
+                bands = [float(round(sum(r[3 * bi : 3 * bi + 3]))) for bi in range(len(BANDS))]
+                most[i] = [max(x, y) for x, y in zip(most.get(i, bands), bands)]
     out = villages.copy()
     for bi, b in enumerate(BANDS):
-        total = {i: sum(r[3 * bi : 3 * bi + 3]) for i, r in pupils.items()}
-        out[f"pupils_{b}"] = [float(round(total[i])) for i in out["village_id"]]
-    return out
-
-
-def projected_span(manifest: dict, villages: pd.DataFrame, sites: pd.DataFrame, years: list | None) -> pd.DataFrame:
-    """``villages`` with each village's most pupils by band over ``years``
-    ([first, last], each year rounded once per village and band); the target
-    year's when ``years`` is None."""
-    if not years:
-        return projected_villages(manifest, villages, sites)
-    out = projected_villages(manifest, villages, sites, years[0])
-    for y in range(years[0] + 1, years[1] + 1):
-        later = projected_villages(manifest, villages, sites, y)
-        for b in BANDS:
-            out[f"pupils_{b}"] = np.maximum(out[f"pupils_{b}"].to_numpy(), later[f"pupils_{b}"].to_numpy())
+        out[f"pupils_{b}"] = [most[i][bi] for i in out["village_id"]]
     return out
 
 
