@@ -1,4 +1,4 @@
-"""Command line: ``planner run``, ``planner validate``, ``planner project`` and ``planner compare``.
+"""Command line: ``planner run``, ``validate``, ``project``, ``compare``, ``template`` and ``export-inputs``.
 
 The CLI only wires the stages of :mod:`planner.pipeline` together, shows
 progress, and maps outcomes to exit codes: 0 a plan was written, 2 bad input
@@ -22,6 +22,7 @@ from rich.console import Console
 from planner.assess.diagnose import format_diagnosis
 from planner.config.sources import load_scenario
 from planner.data.problem import Problem
+from planner.display import RunDisplay, final_lines
 from planner.errors import InfeasibleError, PlannerError, ScenarioConflict
 from planner.outputs.folder import (
     FolderExists,
@@ -41,17 +42,6 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 out = Console()
-
-STAGES = {
-    "load": "Reading and validating inputs",
-    "travel": "Computing travel distances",
-    "checks": "Checking the scenario",
-    "model": "Building the model",
-    "solve": "Solving (HiGHS/CBC)",
-    "decode": "Decoding the plan",
-    "write": "Writing the run folder",
-    "diagnose": "No plan: diagnosing (elastic model)",
-}
 
 
 def _fail(e: BaseException) -> None:
@@ -153,20 +143,16 @@ def run(
         check_target(out_dir, force=force)
         scen = with_solver(load_scenario(scenario), time_limit=time_limit, solver=solver, gap=gap)
         clock = run_clock(scen)
-        with err.status("starting", spinner="dots") as status, _stage_log(verbose), _stop_on_signal(clock, quiet):
-
-            def progress(stage: str) -> None:
-                if not quiet:
-                    status.update(STAGES.get(stage, stage) + " ...")
-                    err.print(f"[dim]·[/] {STAGES.get(stage, stage)}")
-
-            problem = prepare(scen, progress, clock=clock)
+        show = RunDisplay(err, quiet)
+        clock.watch = show.watch
+        with show.showing(), _stage_log(verbose), _stop_on_signal(clock, quiet):
+            problem = prepare(scen, show.stage, clock=clock)
             for w in problem.warnings:
-                err.print(f"[yellow]warning[/]: {w}", highlight=False)
-            run_ = (solve_phases if scen.phases else solve_problem)(problem, progress, clock)
-        if not quiet:
-            err.print(f"[dim]·[/] {STAGES['write']}")
-        folder = write_run_folder(out_dir, run_.problem, run_.plan, run_.summary, force=force, writers=_writers())
+                show.warn(w)
+            run_ = (solve_phases if scen.phases else solve_problem)(problem, show.stage, clock)
+        show.stage("write")
+        writers = (*_writers(), show.log_writer(out_dir))
+        folder = write_run_folder(out_dir, run_.problem, run_.plan, run_.summary, force=force, writers=writers)
     except FolderExists as e:
         err.print(f"error: {e}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
@@ -195,15 +181,8 @@ def _report(s: dict, folder: Path) -> None:
             highlight=False,
             soft_wrap=True,
         )
-    gap_txt = "n/a" if s["mip_gap"] is None else f"{100 * s['mip_gap']:.2f} %"
-    out.print(
-        f"status {s['status']}, objective {s['objective']:,.1f}, gap {gap_txt}, "
-        f"cost {s['cost_10k_yuan']['total']:,.1f} (10k yuan); budget {s['budget_10k_yuan']} "
-        f"for {s['budget_covers']} costs: {s['cost_budgeted_10k_yuan']:,.1f} used",
-        soft_wrap=True,
-    )
-    out.print(f"schools after: {s['counts_after']}", soft_wrap=True)
-    out.print(f"run folder: {folder.resolve()}", soft_wrap=True, highlight=False)
+    for line in final_lines(s, folder):
+        out.print(line, soft_wrap=True, highlight=False)
 
 
 @app.command()
@@ -292,6 +271,50 @@ def compare(
     except PlannerError as e:
         _fail(e)
     out.print(f"compared {len(folders)} runs: {(folder / 'compare.html').resolve()}")
+
+
+def _new_file(path: Path, force: bool) -> None:
+    if path.suffix.lower() != ".xlsx":
+        err.print(f"error: {path} must end in .xlsx", highlight=False)
+        raise typer.Exit(2)
+    if path.exists() and not force:
+        err.print(f"error: {path} exists (use --force to replace it)", highlight=False)
+        raise typer.Exit(1)
+
+
+@app.command()
+def template(
+    out_file: Path = typer.Option(..., "--out", help="input workbook to write (.xlsx)"),
+    force: bool = typer.Option(False, "--force", help="replace an existing file"),
+) -> None:
+    """Write an empty input workbook (学校, 村庄, 候选用地, 出生人口, 说明) to fill in."""
+    from planner.data.template import write_workbook
+
+    _new_file(out_file, force)
+    write_workbook(out_file)
+    out.print(
+        f"input workbook: {out_file.resolve()}\n"
+        f"fill it in, then name it in a scenario: data: {{xlsx: {out_file.name}}}",
+        soft_wrap=True,
+        highlight=False,
+    )
+
+
+@app.command("export-inputs")
+def export_inputs(
+    scenario: Path = typer.Argument(..., help="scenario YAML"),
+    out_file: Path = typer.Option(..., "--out", help="input workbook to write (.xlsx)"),
+    force: bool = typer.Option(False, "--force", help="replace an existing file"),
+) -> None:
+    """Write a scenario's villages, schools, candidate sites and births to an input workbook."""
+    from planner.data.template import export_inputs as export
+
+    _new_file(out_file, force)
+    try:
+        export(load_scenario(scenario), out_file)
+    except PlannerError as e:
+        _fail(e)
+    out.print(f"input workbook: {out_file.resolve()}", soft_wrap=True, highlight=False)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -29,6 +29,14 @@ a township seat's communities (集镇) and rural villages (农村)."""
 TYPES: Final = ("teaching_point", "primary", "junior", "nine_year")
 """School types after (and before) the plan; ``closed`` is not a type."""
 
+TYPE_NAMES_ZH: Final = {
+    "teaching_point": "教学点",
+    "primary": "完全小学",
+    "junior": "初级中学",
+    "nine_year": "九年一贯制学校",
+}
+"""Each type as the plans name it."""
+
 CLOSED: Final = "closed"
 
 SERVES: Final = {

@@ -7,6 +7,7 @@ so a planner fixes a hand-exported spreadsheet in one pass.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -22,9 +23,16 @@ class Issue:
     id: str | None = None
     line: int | None = None
     key: str | None = None
+    cell: str | None = None
+    """A workbook's cell (or row, or range) as Excel shows it, e.g. ``学校!F12``."""
 
     def __str__(self) -> str:
         where = [self.file]
+        if self.cell:
+            where.append(self.cell + (f" ({self.column})" if self.column else ""))
+            if self.id:
+                where.append(f"id {self.id}")
+            return ", ".join(where) + ": " + self.message
         if self.line is not None:
             where.append(f"line {self.line}")
         if self.layer:
@@ -91,6 +99,11 @@ class Collector:
 
     def __init__(self) -> None:
         self.issues: list[Issue] = []
+        self._relocators: list[Callable[[list[Issue]], list[Issue]]] = []
+
+    def relocate(self, fn: Callable[[list[Issue]], list[Issue]]) -> None:
+        """Rewrite the issues before they are raised (a workbook names cells, not rows)."""
+        self._relocators.append(fn)
 
     def add(self, file: str, message: str, **where: object) -> None:
         """Record one problem; ``where`` takes layer, row, column, id, line and key."""
@@ -99,7 +112,10 @@ class Collector:
     def raise_if_any(self) -> None:
         """Raise one :class:`InputError` if anything was recorded."""
         if self.issues:
-            raise InputError(list(self.issues))
+            issues = list(self.issues)
+            for fn in self._relocators:
+                issues = fn(issues)
+            raise InputError(issues)
 
 
 class NoPlanInTime(PlannerError):

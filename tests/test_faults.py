@@ -89,7 +89,7 @@ def test_existing_out_is_kept_without_force_and_replaced_with_it(tmp_path):
     assert [p.name for p in out.iterdir()] == ["mine.txt"]
     res = _cli(path, "--out", out, "--force")
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in out.iterdir()) == CORE
+    assert sorted(p.name for p in out.iterdir()) == sorted([*CORE, "run.log"])
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
@@ -221,7 +221,9 @@ def test_a_signal_during_the_polish_writes_the_plan_so_far(tmp_path, sig):
     assert set(CORE) <= {p.name for p in out.iterdir()}
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["status"] == "interrupted" and summary["mip_gap"] > 0
-    assert "interrupted" in stderr and "status interrupted" in stdout
+    status = next(ln for ln in stdout.splitlines() if ln.startswith("状态 status:"))
+    assert "interrupted" in stderr and "interrupted" in status, stdout
+    assert "interrupted" in (out / "run.log").read_text(encoding="utf-8")  # the run's log says how it ended
 
 
 def test_a_signal_before_any_plan_writes_nothing(tmp_path, monkeypatch):

@@ -11,7 +11,20 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "planner"
 
-LAYERS = ("domain", "errors", "config", "data", "projection", "model", "solve", "assess", "outputs", "pipeline", "cli")
+LAYERS = (
+    "domain",
+    "errors",
+    "config",
+    "data",
+    "projection",
+    "model",
+    "solve",
+    "assess",
+    "outputs",
+    "pipeline",
+    "display",
+    "cli",
+)
 """The stages in the order of the flow; a module may import only from its own
 stage or an earlier one (``domain`` and ``errors`` are shared by all)."""
 
@@ -26,6 +39,7 @@ RANK = {
     "assess": 6,
     "outputs": 7,
     "pipeline": 8,
+    "display": 9,
     "cli": 9,
 }
 
@@ -47,6 +61,10 @@ NOT_TUNING = {
     "SHIFT_M": "what a map service's offset looks like, for an input warning",
     "SHIFT_ALIGNED": "how aligned offsets must be to warn",
     "SHIFT_MIN_POINTS": "too few points say nothing about a shift",
+    "HEADER_SCAN_ROWS": "how far below a workbook's title rows its header row is looked for",
+    "VALIDATED_ROWS": "how many rows of the input template get the drop-down lists",
+    "REFRESH_S": "how often the live progress line is redrawn",
+    "MARKER_MM": "the QGIS style's symbol sizes (those of the PNG maps)",
 }
 """Module-level numbers that are not knobs of the solve strategy (they trade nothing)."""
 

@@ -58,9 +58,15 @@ class LayerRef(_Frozen):
 
 
 class DataConfig(_Frozen):
-    """Input layers. ``gpkg`` is the default file for every layer not named."""
+    """Input layers. ``xlsx`` (an input workbook) then ``gpkg`` are the default
+    files for every layer not named."""
 
     gpkg: Optional[str] = None
+    xlsx: Optional[str] = Field(
+        None,
+        description="input workbook (planner template): its sheets 学校, 村庄, 候选用地, 出生人口 stand for the "
+        "layers schools, villages, candidate_sites, births not named here; other layers still come from gpkg",
+    )
     villages: Optional[LayerRef] = None
     schools: Optional[LayerRef] = None
     candidate_sites: Optional[LayerRef] = None

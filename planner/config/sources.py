@@ -115,7 +115,7 @@ def _rebase_data(doc: dict, from_dir: Path, to_dir: Path) -> dict:
     for k, v in data.items():
         if isinstance(v, dict) and "path" in v:
             new[k] = {**v, "path": fix(v["path"])}
-        elif k in ("gpkg", "distances"):
+        elif k in ("gpkg", "xlsx", "distances"):
             new[k] = fix(v)
         else:
             new[k] = v

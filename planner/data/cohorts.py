@@ -135,19 +135,24 @@ def _births_source(s: Scenario) -> tuple[Path, str | None] | None:
     return (s.resolve(ref.path), ref.layer) if ref is not None else None
 
 
-def _births(s: Scenario, villages: pd.Index, errors: Collector) -> pd.DataFrame | None:
-    """Births by village (rows) and year (columns), every year from the first needed on."""
+def _births(
+    s: Scenario, villages: pd.Index, errors: Collector, given: tuple[pd.DataFrame, str] | None = None
+) -> pd.DataFrame | None:
+    """Births by village (rows) and year (columns), every year from the first needed on
+    (``given``: a table already read, and its file)."""
     p, src = s.projection, _births_source(s)
     assert p is not None
-    if src is None:
+    if given is not None:
+        df, file = given
+    elif src is None:
         f, line = locate_key(s, "projection")
         errors.add(f, "a projection needs births: set data.births (village_id, year, births)", line=line)
         return None
-    path, layer = src
-    df = read_table(path, layer, "births", errors)
+    else:
+        path, layer = src
+        df, file = read_table(path, layer, "births", errors), str(path)
     if df is None:
         return None
-    file = str(path)
     t = typed_columns(df, BIRTHS_SPEC, file, "births", "village_id", errors)
     unknown = np.flatnonzero(~t["village_id"].isin(villages).to_numpy() & (t["village_id"] != "").to_numpy())
     add_rows(
@@ -194,17 +199,23 @@ def _years(years: list[int]) -> str:
 
 
 def read_cohorts(
-    s: Scenario, raw: dict[str, gpd.GeoDataFrame], files: dict[str, str], villages: pd.DataFrame, errors: Collector
+    s: Scenario,
+    raw: dict[str, gpd.GeoDataFrame],
+    files: dict[str, str],
+    villages: pd.DataFrame,
+    errors: Collector,
+    births_table: tuple[pd.DataFrame, str] | None = None,
 ) -> Cohorts | None:
     """The projection's inputs, or ``None`` when the scenario projects nothing
-    (or a mistake was recorded)."""
+    (or a mistake was recorded); ``births_table``: births read already (an input
+    workbook's sheet) and their file."""
     if s.projection is None:
         return None
     rv = raw["villages"]
     kind = _kinds(rv, files["villages"], s, errors).set_axis(villages.index)
     grades, source = _grades(rv, villages, files["villages"], raw.get("schools"), errors)
-    births = _births(s, villages.index, errors)
-    src = _births_source(s)
+    births = _births(s, villages.index, errors, births_table)
+    src = (births_table[1], None) if births_table is not None else _births_source(s)
     if births is None or src is None:
         return None
     return Cohorts(

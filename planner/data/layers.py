@@ -241,7 +241,7 @@ def _degrees_ok(
             id=row_id(gdf, i, layer),
         )
         return False
-    csv = file.lower().endswith(".csv")
+    csv = file.lower().endswith((".csv", ".xlsx"))
     for i in map(int, np.flatnonzero(bad)):
         lat = abs(y[i]) > 90
         what = (

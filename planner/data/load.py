@@ -18,9 +18,11 @@ import pandas as pd
 
 from planner.config.scenario import Scenario
 from planner.config.sources import load_scenario, locate_key
+from planner.data import excel
 from planner.data.cohorts import read_cohorts
 from planner.data.columns import Column, check_ids, typed_columns
 from planner.data.coords import shift_warning
+from planner.data.excel import InputWorkbook
 from planner.data.layers import (
     add_rows,
     boundary_shape,
@@ -248,12 +250,43 @@ LAYERS = (
 """Every layer a scenario may name, and whether it is required."""
 
 
-def _read_layers(s: Scenario, errors: Collector) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, Path]]:
+def _book_crs(book: InputWorkbook, s: Scenario, errors: Collector) -> tuple[str, str | None]:
+    """The workbook's lon/lat system and x/y CRS: its 说明 sheet's, else the scenario's."""
+    if book.coords is None:
+        return s.data.coords, s.data.crs
+    system, epsg = book.coords
+    if system == "projected":
+        return s.data.coords, epsg
+    if "coords" in s.data.model_fields_set and s.data.coords != system:
+        file, line = locate_key(s, "data", "coords")
+        errors.add(
+            file,
+            f"data.coords is {s.data.coords} but the workbook {book.path.name} says {system} (说明 sheet, 坐标系): "
+            "keep one",
+            key="data.coords",
+            line=line,
+        )
+    return system, s.data.crs
+
+
+def _from_book(book: InputWorkbook, s: Scenario, name: str, errors: Collector) -> gpd.GeoDataFrame | None:
+    """A layer from the input workbook (``None`` with an issue if its points cannot be read)."""
+    system, crs = _book_crs(book, s, errors)
+    return excel.points(book.tables[name], name, system, crs, str(book.path), errors)
+
+
+def read_layers(
+    s: Scenario, book: InputWorkbook | None, errors: Collector
+) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, Path]]:
     """The layers that could be read (points checked), and their files."""
     raw: dict[str, gpd.GeoDataFrame] = {}
     paths: dict[str, Path] = {}
     for name, required in LAYERS:
-        g, path = read_layer(s, name, errors, required=required)
+        path: Path | None
+        if book is not None and name in book.tables and getattr(s.data, name) is None:
+            g, path = _from_book(book, s, name, errors), book.path
+        else:
+            g, path = read_layer(s, name, errors, required=required)
         if path is not None:
             paths[name] = path
         if g is None:
@@ -281,7 +314,8 @@ def load_problem(scenario: Scenario | str | Path) -> Problem:
     row-level mistakes)."""
     s = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     errors = Collector()
-    raw, paths = _read_layers(s, errors)
+    book = excel.read_workbook(s.resolve(s.data.xlsx), errors) if s.data.xlsx else None
+    raw, paths = read_layers(s, book, errors)
     points = [raw[n] for n in ("villages", "schools", "candidate_sites") if n in raw and len(raw[n])]
     if not points:  # the villages layer is required: its absence is an issue already recorded
         errors.raise_if_any()
@@ -302,7 +336,10 @@ def load_problem(scenario: Scenario | str | Path) -> Problem:
     if frames and villages is not None:  # references are checked even when rows have mistakes
         known = pd.concat(frames, ignore_index=True).drop_duplicates("site_id").set_index("site_id")
         _check_references(known, villages.loc[~villages.index.duplicated()], od, od_path, s, errors)
-    cohorts = read_cohorts(s, raw, file, villages, errors) if villages is not None else None
+    births = None
+    if book is not None and s.data.births is None and len(book.tables.get("births", ())):
+        births = (book.tables["births"], str(book.path))
+    cohorts = read_cohorts(s, raw, file, villages, errors, births) if villages is not None else None
     errors.raise_if_any()
     if villages is None:  # unreachable: a required layer not read is an issue already raised
         raise AssertionError("villages missing without an issue")
@@ -315,8 +352,8 @@ def load_problem(scenario: Scenario | str | Path) -> Problem:
         for name, f in (("schools", schools), ("villages", villages))
         if f is not None
     ]
-    births = [cohorts.births_file] if cohorts is not None else []
-    files = sorted({*file.values(), *s.source_files, *([str(od_path)] if od_path else []), *births})
+    births_file = [cohorts.births_file] if cohorts is not None else []
+    files = sorted({*file.values(), *s.source_files, *([str(od_path)] if od_path else []), *births_file})
     return Problem(
         scenario=s,
         villages=villages,
@@ -328,5 +365,5 @@ def load_problem(scenario: Scenario | str | Path) -> Problem:
         townships=_in_crs(raw.get("townships"), crs),
         inputs=tuple((f, sha256(Path(f))) for f in files),
         cohorts=cohorts,
-        warnings=tuple(w for w in shifted if w),
+        warnings=(*(book.warnings if book is not None else ()), *(w for w in shifted if w)),
     )

@@ -7,14 +7,9 @@ Identifiers stay English; only what is shown to readers is translated.
 
 from __future__ import annotations
 
-TYPE_ZH: dict[str, str] = {
-    "teaching_point": "教学点",
-    "primary": "完全小学",
-    "junior": "初级中学",
-    "nine_year": "九年一贯制学校",
-    "closed": "撤销",
-    "none": "（新址）",
-}
+from planner.domain import TYPE_NAMES_ZH
+
+TYPE_ZH: dict[str, str] = {**TYPE_NAMES_ZH, "closed": "撤销", "none": "（新址）"}
 """School types (``type_before`` / ``type_after``) as the plans name them."""
 
 ACTION_ZH: dict[str, str] = {

@@ -44,6 +44,8 @@ def solve(form: Form, opts: SolveOptions, start: np.ndarray | None = None) -> So
     """Solve ``form`` (see the module docstring); ``start``: a value per
     column, NaN where the solver is to complete it."""
     res = None
+    if opts.watch is not None:
+        opts.watch.begin(opts.stage, opts.time_limit_s)
     if use_highs(opts):
         try:
             res = _highs(form, opts, start)
@@ -51,6 +53,8 @@ def solve(form: Form, opts: SolveOptions, start: np.ndarray | None = None) -> So
             warnings.warn(f"HiGHS failed ({e}); falling back to CBC", RuntimeWarning, stacklevel=2)
     if res is None:
         res = cbc.solve_cbc(form, opts)
+    if opts.watch is not None and res.has_plan:
+        opts.watch.improved(res.cost, res.bound)
     return res
 
 
@@ -58,6 +62,8 @@ def solve_many(jobs: list[tuple[Form, np.ndarray | None]], opts: SolveOptions) -
     """Solve every (form, start) within ``opts.time_limit_s``: at once under
     HiGHS (one thread each, as many as ``opts.threads``), in turn under CBC.
     After a Ctrl-C every solution is ``interrupted``, with the plan its solve had."""
+    if opts.watch is not None:
+        opts.watch.begin(f"{opts.stage} ({len(jobs)} at once)", opts.time_limit_s)
     if use_highs(opts):
         return highs.solve_highs(jobs, opts)
     return [cbc.solve_cbc(f, opts) for f, _ in jobs]

@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from planner.solve.watch import Watch
+
 log = logging.getLogger("planner.time")
 
 
@@ -56,6 +58,8 @@ class Clock:
         self.ledger = ledger if ledger is not None else Ledger()
         self.stop: threading.Event = parent.stop if parent is not None else threading.Event()
         """Set when the run is asked to stop; shared by every clock of the run."""
+        self.watch: Watch | None = parent.watch if parent is not None else None
+        """What a display reads (set on the run's clock); shared by every clock of the run."""
 
     @property
     def seconds(self) -> float:
@@ -76,6 +80,10 @@ class Clock:
     def request_stop(self) -> None:
         """Stop the run: no clock of it has time left from now on."""
         self.stop.set()
+
+    def watching(self) -> dict:
+        """The options a solver call under this clock takes from it: its stop, the watch, the stage's name."""
+        return {"stop": self.stop, "watch": self.watch, "stage": self.name}
 
     def elapsed(self) -> float:
         return self.now() - self.start
@@ -104,6 +112,7 @@ class Clock:
         child = Clock(max(left, seconds), name=name, now=self.now, ledger=self.ledger)
         child.name = f"{self.name} / {name}"
         child.stop = threading.Event()  # not stopped with the run: it finishes what the run keeps
+        child.watch = self.watch
         self.ledger.parts.append((child.name, child.seconds))
         log.info(
             "time: %s gets %.1f s (%.1f s left of %.1f s; at least %.1f s)",

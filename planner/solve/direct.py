@@ -41,7 +41,7 @@ class Context:
 
     def options(self, clock: Clock, **changes) -> SolveOptions:
         """Options for a call that may use what ``clock`` has left, stopped with it."""
-        return SolveOptions.of(self.cfg, clock.left()).but(**{"stop": clock.stop, **changes})
+        return SolveOptions.of(self.cfg, clock.left()).but(**{**clock.watching(), **changes})
 
 
 def working_form(m: Model) -> Form:

@@ -33,6 +33,7 @@ import numpy as np
 from planner.model.form import Form
 from planner.solve.options import SolveOptions
 from planner.solve.status import Solution, SolveStatus
+from planner.solve.watch import follow_highs
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +235,8 @@ def solve_highs(jobs: list[tuple[Form, np.ndarray | None]], opts: SolveOptions) 
         silence_banner()
     use_threads(opts.threads)
     hs = [make_highs(f, s, opts) for f, s in jobs]
+    if len(hs) == 1:
+        follow_highs(hs[0], opts.watch)
     t1 = time.monotonic()
     stopped, overran = run_together(hs, opts.time_limit_s, opts)
     log.debug(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 from planner.config.scenario import SolverConfig
 from planner.config.tuning import BackendTuning
+from planner.solve.watch import Watch
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,10 @@ class SolveOptions:
     crossover: bool = True
     stop: threading.Event | None = None
     """Set to cancel the call (the run was asked to stop); a Ctrl-C during the call sets it."""
+    watch: Watch | None = None
+    """Told when the call begins, of each better plan and of the bound (for a display)."""
+    stage: str = ""
+    """The clock's name of the stage making the call (``run / solve / ...``)."""
 
     @classmethod
     def of(cls, cfg: SolverConfig, seconds: float) -> SolveOptions:

@@ -53,7 +53,7 @@ def end_start(pm: PhasedModel, type_after: pd.Series) -> np.ndarray:
 
 def lp_bound(pm: PhasedModel, cfg: SolverConfig, clock: Clock) -> float | None:
     """The whole phased model's LP optimum, a valid bound (``None`` if not solved in time)."""
-    sol = solve(pm.model.form.relaxed(), SolveOptions.of(cfg, clock.left()).but(stop=clock.stop))
+    sol = solve(pm.model.form.relaxed(), SolveOptions.of(cfg, clock.left()).but(**clock.watching()))
     return sol.objective if sol.status is SolveStatus.OPTIMAL else None
 
 
@@ -92,14 +92,14 @@ def solve_phased(
     form = pm.model.form.fixed(held, np.zeros(len(held)))
     part = clock.part("phased timing")
     first = start if start is not None else end_start(pm, type_after)
-    res = solve(form, SolveOptions.of(cfg, part.left()).but(stop=clock.stop), first)
+    res = solve(form, SolveOptions.of(cfg, part.left()).but(**part.watching()), first)
     how = "phased: the end layout timed"
     kept = _kept_start(form, start, res.solver)
     if kept is not None and (not res.has_plan or res.cost > kept.cost):
         res = kept.but(status=SolveStatus.INTERRUPTED if clock.stopped else SolveStatus.FEASIBLE)
     if not res.has_plan and not clock.done():
         log.info("phased: no plan within the end layout; the whole phased model")
-        res = solve(pm.model.form, SolveOptions.of(cfg, clock.left()).but(stop=clock.stop))
+        res = solve(pm.model.form, SolveOptions.of(cfg, clock.left()).but(**clock.watching()))
         how = "phased: the whole model"
     if res.has_plan and how != "phased: the whole model":  # the timing MIP's own bound is not the model's
         res = res.but(bound=None if bound is None else min(bound, res.cost))

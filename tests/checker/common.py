@@ -12,6 +12,8 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from tests.checker.workbook import read_points
+
 BANDS = ("g1_3", "g4_6", "g7_9")
 LEVEL = {"g1_3": "primary", "g4_6": "primary", "g7_9": "junior"}
 LEVELS = ("primary", "junior")
@@ -81,6 +83,10 @@ def _read_gdf(manifest: dict, name: str) -> gpd.GeoDataFrame | None:
     layer NAME), in the run's metric CRS; ``None`` when absent."""
     scen = manifest["scenario"]
     ref = scen["data"].get(name)
+    if ref is None and scen["data"].get("xlsx") and name in ("villages", "schools", "candidate_sites"):
+        gdf = read_points(_base(manifest) / scen["data"]["xlsx"], name, _unshift)
+        if gdf is not None:
+            return gdf.to_crs(manifest["crs"])
     if ref is None and scen["data"].get("gpkg"):
         ref = {"path": scen["data"]["gpkg"], "layer": name}
     if ref is None:

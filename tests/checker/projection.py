@@ -10,6 +10,7 @@ import pandas as pd
 import pyogrio
 
 from tests.checker.common import BANDS, _base, _ids
+from tests.checker.workbook import read_sheet
 
 GRADES = [f"g{i}" for i in range(1, 10)]
 KIND = {"城区": "town", "县城": "town", "集镇": "seat", "镇区": "seat", "农村": "village", "村": "village"}
@@ -17,9 +18,12 @@ KIND = {"城区": "town", "县城": "town", "集镇": "seat", "镇区": "seat", 
 
 def _births(manifest: dict) -> dict[tuple[str, int], float]:
     scen = manifest["scenario"]
-    ref = scen["data"].get("births") or {"path": scen["data"]["gpkg"], "layer": "births"}
-    path = _base(manifest) / ref["path"]
-    if path.suffix.lower() == ".csv":
+    book = scen["data"].get("xlsx")
+    sheet = read_sheet(_base(manifest) / book, "births") if book and not scen["data"].get("births") else None
+    ref = scen["data"].get("births") or {"path": scen["data"].get("gpkg"), "layer": "births"}
+    if sheet is not None and len(sheet):
+        df = sheet
+    elif (path := _base(manifest) / ref["path"]).suffix.lower() == ".csv":
         df = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
     else:
         df = pd.DataFrame(pyogrio.read_dataframe(path, layer=ref.get("layer") or "births", read_geometry=False))
