@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# CJK font for Chinese map labels, Chromium for the report test (Debian; skipped where apt-get is absent).
+# CJK font for Chinese map labels, Chromium for the report test, QGIS for the plan.gpkg test
+# (Debian; skipped where apt-get is absent).
 system-deps:
 	@sh scripts/system-deps.sh
 
@@ -34,7 +35,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP) system-deps lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --maxschedchunk 1
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow"

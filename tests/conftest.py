@@ -22,3 +22,10 @@ def solve_to_folder(tmp_path):
         return run, folder
 
     return _solve
+
+
+def pytest_collection_modifyitems(config, items):
+    """The whole-scenario runs first, so that with ``-n 2 --maxschedchunk 1``
+    (``make test``) each worker takes the next test as it frees up: the long
+    runs spread over both workers and the short tests fill in behind them."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -26,11 +26,17 @@ import shapely
 from planner.assess.decode import Plan
 from planner.data.problem import Problem
 from planner.domain import BANDS
+from planner.outputs.cartography import PALETTE
 from planner.outputs.labels import action_label, type_label
+from planner.outputs.styles import styles_table
 
 GPKG_NAME = "plan.gpkg"
 LAYERS = ("schools", "assignments", "catchments")
-CATCHMENT_COLUMNS = ("band", "school_id", "name", "type_after", "villages", "pupils")
+CATCHMENT_COLUMNS = ("band", "school_id", "name", "type_after", "villages", "pupils", "colour")
+GPKG_VERSION = "1.2"
+"""The GeoPackage version written: the one GDAL, and so QGIS, has read the longest."""
+STYLES_TABLE = "layer_styles"
+"""QGIS reads a layer's default style from this table of the GeoPackage."""
 
 
 def study_area(problem: Problem, plan: Plan | None = None) -> shapely.Geometry:
@@ -101,8 +107,29 @@ def catchments(problem: Problem, plan: Plan, area: shapely.Geometry | None = Non
                 }
             )
             geoms.append(_polygonal(geom))
-    cols = list(CATCHMENT_COLUMNS)
-    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry=geoms, crs=problem.crs)
+    out = gpd.GeoDataFrame(pd.DataFrame(rows, columns=list(CATCHMENT_COLUMNS)), geometry=geoms, crs=problem.crs)
+    out["colour"] = ""
+    for band in BANDS:
+        rows_of = np.flatnonzero((out["band"] == band).to_numpy())
+        out.loc[out.index[rows_of], "colour"] = touching_colours(list(out.geometry.iloc[rows_of]))
+    return out
+
+
+def touching_colours(geoms: list) -> list[str]:
+    """Greedy colouring so that touching catchments differ."""
+    if not geoms:
+        return []
+    tree = shapely.STRtree(geoms)
+    a, b = tree.query(geoms, predicate="intersects")
+    nb: dict[int, set[int]] = {}
+    for i, j in zip(a, b):
+        if i != j:
+            nb.setdefault(int(i), set()).add(int(j))
+    out: list[int] = []
+    for i in range(len(geoms)):
+        used = {out[j] for j in nb.get(i, ()) if j < i}
+        out.append(next(c for c in range(len(PALETTE) + len(geoms)) if c not in used))
+    return [PALETTE[c % len(PALETTE)] for c in out]
 
 
 def _polygonal(g: shapely.Geometry) -> shapely.Geometry:
@@ -151,6 +178,9 @@ def write_gpkg(problem: Problem, plan: Plan, summary: dict, folder: Path) -> Non
         for name in LAYERS:
             gdf = layers[name]
             kind = {"schools": "Point", "assignments": "LineString", "catchments": "MultiPolygon"}[name]
-            pyogrio.write_dataframe(gdf, path, layer=name, driver="GPKG", geometry_type=kind)
+            pyogrio.write_dataframe(
+                gdf, path, layer=name, driver="GPKG", geometry_type=kind, dataset_options={"VERSION": GPKG_VERSION}
+            )
+        pyogrio.write_dataframe(styles_table("geom"), path, layer=STYLES_TABLE, driver="GPKG")
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": old})

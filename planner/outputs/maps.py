@@ -185,22 +185,6 @@ def _arrows(ax, s: pd.DataFrame) -> None:
         )
 
 
-def _colours(gdf: gpd.GeoDataFrame) -> list[str]:
-    """Greedy colouring so that touching catchments differ."""
-    geoms = list(gdf.geometry)
-    tree = shapely.STRtree(geoms)
-    a, b = tree.query(geoms, predicate="intersects")
-    nb: dict[int, set[int]] = {}
-    for i, j in zip(a, b):
-        if i != j:
-            nb.setdefault(int(i), set()).add(int(j))
-    out: list[int] = []
-    for i in range(len(geoms)):
-        used = {out[j] for j in nb.get(i, ()) if j < i}
-        out.append(next(c for c in range(len(PALETTE) + len(geoms)) if c not in used))
-    return [PALETTE[c % len(PALETTE)] for c in out]
-
-
 def catchment_map(
     problem: Problem, plan: Plan, summary: dict, area: shapely.Geometry, band: str, catch: gpd.GeoDataFrame
 ) -> Figure:
@@ -209,7 +193,7 @@ def catchment_map(
     base_map(ax, problem, area, names=False)
     c = catch[catch["band"] == band].reset_index(drop=True)
     if len(c):
-        draw_polygons(ax, c.geometry, facecolor=_colours(c), edgecolor="#6f6f6f", linewidth=0.35, zorder=1)
+        draw_polygons(ax, c.geometry, facecolor=list(c["colour"]), edgecolor="#6f6f6f", linewidth=0.35, zorder=1)
     v = problem.villages[problem.villages[f"pupils_{band}"] > 0]
     ax.scatter(v["x"], v["y"], s=1.2, c="#4d4d4d", linewidths=0, zorder=6)
     serving = plan.schools[plan.schools["school_id"].isin(c["school_id"])].astype({"x": float, "y": float})

@@ -25,8 +25,13 @@ def gpkg(base):
 
 def test_layers_and_types(gpkg):
     layers = dict(pyogrio.list_layers(gpkg))
-    assert list(layers) == list(LAYERS)
-    assert layers == {"schools": "Point", "assignments": "LineString", "catchments": "MultiPolygon"}
+    assert list(layers) == [*LAYERS, "layer_styles"]
+    assert layers == {
+        "schools": "Point",
+        "assignments": "LineString",
+        "catchments": "MultiPolygon",
+        "layer_styles": None,
+    }
     assert pyogrio.read_info(gpkg, layer="schools")["crs"] == "EPSG:4547"
 
 
