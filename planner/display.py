@@ -46,10 +46,14 @@ def _num(v: float | None) -> str:
 def solve_line(s: Snapshot) -> str:
     """The live line: stage, seconds, best plan, bound, gap."""
     gap = "-" if s.gap is None else f"{100 * s.gap:.2f} %"
-    return (
-        f"{s.stage.removeprefix('run / ') or 'solve'} · {s.elapsed_s:.0f} s, {s.left_s:.0f} s left · "
-        f"best {_num(s.best)} · bound {_num(s.bound)} · gap {gap}"
-    )
+    step = s.stage.split(" / ")[-1] or "solve"  # the innermost step: the line fits a terminal
+    best = "no plan yet" if s.best is None else _short(s.best)
+    bound = "" if s.bound is None else f" (bound {_short(s.bound)}, gap {gap})"
+    return f"{step} · {s.elapsed_s:.0f} s ({s.left_s:.0f} s left) · {best}{bound}"
+
+
+def _short(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 1e5 else f"{v:,.1f}"
 
 
 class RunDisplay:

@@ -64,6 +64,15 @@ def test_solver_threads_report_at_once_without_losing_the_best():
     assert watch.snapshot().best == min(min(vs) for vs in values)
 
 
+def test_the_live_line_fits_a_terminal():
+    from planner.display import solve_line
+    from planner.solve.watch import Snapshot
+
+    stage = "run / solve / stage 1 (split catchments) / warm start / LP relaxation"
+    line = solve_line(Snapshot(stage, 12.4, 287.6, 17_358_108.5, 16_999_999.9))
+    assert len(line) <= 79 and line.startswith("LP relaxation · 12 s (288 s left)") and "gap 2.06 %" in line
+
+
 def _case(tmp_path):
     villages = [village("V1", 0, 0, 90, 80, 60), village("V2", 4, 0, 50, 40, 70), village("V3", 2, 3, 30, 20, 10)]
     schools = [

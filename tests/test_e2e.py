@@ -34,10 +34,12 @@ the demo itself gets the longest, the cut budget (whose LP takes the longest)
 takes the rest), the five regions 120 s, the other variants 60 s."""
 
 
-VALIDATED_ONLY = {"fangcheng-2030-phased"}
-"""Scenarios too long for the suite (three phases: about ten minutes), checked
-here by ``planner validate``; ``benchmarks/demo.py --phased`` runs them in full
-and runs the checker on the plan."""
+VALIDATED_ONLY = {"fangcheng-2030-phased": 3, "fangcheng-2030-xlsx": 0}
+"""Scenarios checked here by ``planner validate`` (and the phases it lists): the
+phased demo is too long for the suite (three phases: about ten minutes;
+``benchmarks/demo.py --phased`` runs it in full and runs the checker on the
+plan); the demo read from its workbook is the demo's own problem
+(tests/data/test_excel.py), solved above."""
 
 
 @pytest.mark.slow
@@ -47,7 +49,7 @@ def test_scenario_runs_and_passes_the_checker(tmp_path, scenario):
     if scenario.stem in VALIDATED_ONLY:
         res = CliRunner().invoke(app, ["validate", str(scenario)])
         assert res.exit_code == 0, res.output
-        assert res.output.count("phase ") == 3 and not out.exists()
+        assert res.output.count("phase ") == VALIDATED_ONLY[scenario.stem] and not out.exists()
         return
     res = CliRunner().invoke(
         app,

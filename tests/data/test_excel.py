@@ -173,6 +173,9 @@ def test_the_demo_survives_export_and_read_back(tmp_path):
     assert {"学校", "村庄", "候选用地", "说明"} <= set(wb.sheetnames)
     types = {r[3] for r in wb["学校"].iter_rows(min_row=2, values_only=True)}
     assert types <= set(TYPE_ZH.values()) and len(types) > 1
+    shipped = load_problem(ROOT / "scenarios" / "fangcheng-2030-xlsx.yaml")  # gis/demo_county.xlsx is up to date
+    pd.testing.assert_frame_equal(a.sites, shipped.sites)
+    pd.testing.assert_frame_equal(a.villages, shipped.villages)
 
 
 def _mistakes(wb: openpyxl.Workbook) -> dict[str, str]:
