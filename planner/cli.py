@@ -317,6 +317,44 @@ def export_inputs(
     out.print(f"input workbook: {out_file.resolve()}", soft_wrap=True, highlight=False)
 
 
+@app.command()
+def sweep(
+    sweep_file: Path = typer.Argument(..., help="sweep YAML: a base scenario and a grid or runs, or counties"),
+    out_dir: Path = typer.Option(..., "--out", help="folder for the runs, sweep.csv, sweep.xlsx and sweep.html"),
+    workers: int = typer.Option(2, "--workers", min=1, help="local Dask worker processes"),
+    threads: int = typer.Option(1, "--threads-per-worker", min=1, help="solver threads of each run"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="an existing Dask scheduler, tcp://HOST:8786"),
+) -> None:
+    """Run every variant of a sweep on Dask distributed; runs already done with the same inputs are kept."""
+    from planner.sweep.report import write_sweep
+    from planner.sweep.run import Cluster, run_sweep
+
+    counts = {"done": 0, "failed": 0}
+
+    def tell(what: str, row: dict | None) -> None:
+        assert row is not None
+        if what == "dashboard":
+            err.print(f"Dask: {row['workers']} workers, dashboard {row['link']}", highlight=False, soft_wrap=True)
+            return
+        counts["done" if row["exit_code"] == 0 else "failed"] += 1
+        said = row.get("status", "") if row["exit_code"] == 0 else f"exit {row['exit_code']}: {row['message']}"
+        err.print(f"· {row['name']}: {said} ({counts['done']} done, {counts['failed']} failed)", highlight=False)
+
+    try:
+        rows = run_sweep(sweep_file, out_dir, Cluster(workers, threads, scheduler), tell)
+        df = write_sweep(rows, out_dir)
+    except PlannerError as e:
+        _fail(e)
+    except KeyboardInterrupt:
+        err.print(f"interrupted: the finished runs are kept in {out_dir / 'runs'}", highlight=False)
+        raise typer.Exit(1) from None
+    front = ", ".join(df.loc[df["pareto"], "name"].astype(str))
+    out.print(f"{len(df)} runs, {counts['failed']} failed; Pareto front: {front or 'none'}", highlight=False)
+    out.print(f"sweep: {(out_dir / 'sweep.html').resolve()}", soft_wrap=True, highlight=False)
+    if counts["failed"]:
+        raise typer.Exit(1)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

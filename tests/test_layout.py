@@ -23,6 +23,7 @@ LAYERS = (
     "outputs",
     "pipeline",
     "display",
+    "sweep",
     "cli",
 )
 """The stages in the order of the flow; a module may import only from its own
@@ -40,7 +41,8 @@ RANK = {
     "outputs": 7,
     "pipeline": 8,
     "display": 9,
-    "cli": 9,
+    "sweep": 10,
+    "cli": 11,
 }
 
 NOT_TUNING = {

@@ -1,0 +1,1 @@
+"""Sweeps: many runs of variants of a scenario (or of many counties) on Dask distributed."""
