@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,15 +79,32 @@ def _done(out: Path, keys: dict[str, str]) -> dict[str, dict]:
     return rows
 
 
-def _client(cluster: Cluster):
+@contextmanager
+def _client(cluster: Cluster) -> Iterator:
+    """A client of the scheduler named, or of a local cluster closed with it; Dask's own log kept to errors."""
     from dask.distributed import Client, LocalCluster
 
-    if cluster.scheduler:
-        return Client(cluster.scheduler)
-    local = LocalCluster(
-        n_workers=cluster.workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=40
-    )
-    return Client(local)
+    quiet = logging.getLogger("distributed")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        if cluster.scheduler:
+            with Client(cluster.scheduler) as client:
+                yield client
+            return
+        with (
+            LocalCluster(
+                n_workers=cluster.workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                silence_logs=logging.ERROR,
+            ) as local,
+            Client(local) as client,
+        ):
+            yield client
+    finally:
+        quiet.setLevel(level)
 
 
 def run_sweep(
