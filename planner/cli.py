@@ -22,7 +22,7 @@ from rich.console import Console
 from planner.assess.diagnose import format_diagnosis
 from planner.config.sources import load_scenario
 from planner.data.problem import Problem
-from planner.display import RunDisplay, final_lines
+from planner.display import RunDisplay, SweepDisplay, final_lines
 from planner.errors import InfeasibleError, PlannerError, ScenarioConflict
 from planner.outputs.folder import (
     FolderExists,
@@ -329,19 +329,12 @@ def sweep(
     from planner.sweep.report import write_sweep
     from planner.sweep.run import Cluster, run_sweep
 
-    counts = {"done": 0, "failed": 0}
-
-    def tell(what: str, row: dict | None) -> None:
-        assert row is not None
-        if what == "dashboard":
-            err.print(f"Dask: {row['workers']} workers, dashboard {row['link']}", highlight=False, soft_wrap=True)
-            return
-        counts["done" if row["exit_code"] == 0 else "failed"] += 1
-        said = row.get("status", "") if row["exit_code"] == 0 else f"exit {row['exit_code']}: {row['message']}"
-        err.print(f"· {row['name']}: {said} ({counts['done']} done, {counts['failed']} failed)", highlight=False)
-
+    show = SweepDisplay(err)
     try:
-        rows = run_sweep(sweep_file, out_dir, Cluster(workers, threads, scheduler), tell)
+        try:
+            rows = run_sweep(sweep_file, out_dir, Cluster(workers, threads, scheduler), show.tell)
+        finally:
+            show.close()
         df = write_sweep(rows, out_dir)
     except PlannerError as e:
         _fail(e)
@@ -349,9 +342,9 @@ def sweep(
         err.print(f"interrupted: the finished runs are kept in {out_dir / 'runs'}", highlight=False)
         raise typer.Exit(1) from None
     front = ", ".join(df.loc[df["pareto"], "name"].astype(str))
-    out.print(f"{len(df)} runs, {counts['failed']} failed; Pareto front: {front or 'none'}", highlight=False)
+    out.print(f"{len(df)} runs, {show.failed} failed; Pareto front: {front or 'none'}", highlight=False)
     out.print(f"sweep: {(out_dir / 'sweep.html').resolve()}", soft_wrap=True, highlight=False)
-    if counts["failed"]:
+    if show.failed:
         raise typer.Exit(1)
 
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.status import Status
 
 from planner.domain import TYPES
@@ -128,6 +129,59 @@ class RunDisplay:
             (Path(folder) / LOG_NAME).write_text(text + "\n", encoding="utf-8")
 
         return write
+
+
+class SweepDisplay:
+    """A sweep's progress: on a terminal a bar over the runs (done, running,
+    failed, time left); elsewhere a line per finished run."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.done = self.failed = self.total = self.workers = 0
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
+
+    def tell(self, what: str, info: dict | None) -> None:
+        """The sweep's listener: ``start`` (total), ``dashboard`` (link, workers), ``done`` (a run's row)."""
+        assert info is not None
+        if what == "start":
+            self.total = info["total"]
+            if self.console.is_terminal:
+                self.bar = Progress(
+                    TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=self.console, transient=False,
+                )  # fmt: skip
+                self.task = self.bar.add_task("runs", total=self.total)
+                self.bar.start()
+        elif what == "dashboard":
+            self.workers = info["workers"]
+            self.console.print(f"Dask: {info['workers']} workers, dashboard {info['link']}", highlight=False)
+        else:
+            row = info
+            if row["exit_code"] == 0:
+                self.done += 1
+            else:
+                self.failed += 1
+            finished = self.done + self.failed
+            running = min(self.workers, self.total - finished)
+            said = row.get("status", "") if row["exit_code"] == 0 else f"exit {row['exit_code']}: {row['message']}"
+            if self.bar is not None and self.task is not None:
+                self.bar.update(
+                    self.task,
+                    completed=finished,
+                    description=f"{self.done} done, {running} running, {self.failed} failed",
+                )
+                if row["exit_code"] != 0:
+                    self.bar.console.print(f"· {row['name']}: {said}", highlight=False)
+            else:
+                self.console.print(
+                    f"· {row['name']}: {said} ({self.done} done, {running} running, {self.failed} failed)",
+                    highlight=False,
+                )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def final_lines(s: dict, folder: Path) -> list[str]:

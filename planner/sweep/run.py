@@ -112,12 +112,14 @@ def run_sweep(
 ) -> list[dict]:
     """Run every job of ``sweep`` (see the module docstring); the rows, in the sweep's order.
 
-    ``tell("dashboard", {"link": ...})`` once the cluster is up, then ``tell("done", row)`` per run."""
+    ``tell("start", {"total": n})``, ``tell("dashboard", {"link": ..., "workers": k})`` once the
+    cluster is up, then ``tell("done", row)`` per run."""
     from dask.distributed import as_completed
 
     out.mkdir(parents=True, exist_ok=True)
     jobs, keys, settings = prepare_jobs(sweep, out, cluster)
     rows = _done(out, keys)
+    tell("start", {"total": len(jobs)})
     for r in rows.values():
         tell("done", r)
     todo = [j for j in jobs if j.name not in rows]

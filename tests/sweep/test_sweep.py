@@ -58,7 +58,7 @@ def swept(tmp_path_factory):
 
 def test_each_run_equals_the_run_of_its_scenario_alone(swept):
     tmp, _, res = swept
-    assert res.exit_code == 1 and "4 done, 1 failed" in res.output, res.output  # the failed run is counted
+    assert res.exit_code == 1 and "4 done, 0 running, 1 failed" in res.output, res.output  # the failed run is counted
     runs = sorted(p for p in (tmp / "out" / "runs").iterdir() if (p / "summary.json").is_file())
     assert len(runs) == 4
     for run in runs:
