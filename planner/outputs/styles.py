@@ -18,14 +18,13 @@ import pandas as pd
 
 from planner.domain import BANDS, TYPES
 from planner.outputs.cartography import CLOSED_COLOUR, SYMBOL
-from planner.outputs.labels import TYPE_ZH
+from planner.outputs.labels import BAND_ZH, TYPE_ZH
 
 QGIS_VERSION = "3.22.16-Białowieża"
 FONT = "Noto Sans CJK SC"
 MARKER = {"^": "triangle", "o": "circle", "s": "square", "D": "diamond"}
 MARKER_MM = {"teaching_point": 2.6, "primary": 2.8, "junior": 3.2, "nine_year": 3.2}
 BAND_COLOUR = {"g1_3": "#4daf4a", "g4_6": "#377eb8", "g7_9": "#984ea3"}
-BAND_ZH = {"g1_3": "1-3年级", "g4_6": "4-6年级", "g7_9": "7-9年级"}
 
 
 def _rgba(hex_colour: str, alpha: int = 255) -> str:
