@@ -17,6 +17,9 @@ import xlsxwriter
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from planner.domain import TYPES
+from planner.outputs.cartography import SYMBOL
+from planner.outputs.labels import TYPE_ZH
 from planner.outputs.maps import style
 from planner.outputs.report import png_data_uri
 
@@ -97,6 +100,38 @@ def _chart(df: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
+def county_map(df: pd.DataFrame, out: Path) -> bytes | None:
+    """For a sweep of counties (no swept settings): every county's schools after
+    its plan on one map, each county named at its centre; ``None`` otherwise."""
+    if any(c.startswith("set:") for c in df.columns):
+        return None
+    plans = {}
+    for name in df.loc[df["exit_code"].eq(0), "name"].astype(str):
+        path = out / "runs" / name / "schools.csv"
+        if path.is_file():
+            plans[name] = pd.read_csv(path, usecols=["lon", "lat", "type_after"])
+    if not plans:
+        return None
+    with matplotlib.rc_context(style()):
+        fig = Figure(figsize=(9, 8))
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
+        for t in TYPES:
+            marker, colour, size = SYMBOL[t]
+            pts = pd.concat([p[p["type_after"] == t] for p in plans.values()])
+            ax.scatter(pts["lon"], pts["lat"], marker=marker, color=colour, s=size * 0.6, label=TYPE_ZH[t])
+        for name, p in plans.items():
+            ax.annotate(name, (p["lon"].mean(), p["lat"].mean()), fontsize=10, ha="center", weight="bold")
+        ax.set_title(f"各县规划后学校布局（{len(plans)}个县）")
+        ax.set_xlabel("经度")
+        ax.set_ylabel("纬度")
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.legend(loc="best", fontsize=8)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
+    return buf.getvalue()
+
+
 def _cell(v: object) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return ""
@@ -107,7 +142,10 @@ def _cell(v: object) -> str:
     return html.escape(str(v))
 
 
-def render_html(df: pd.DataFrame, png: bytes, out: Path) -> str:
+def render_html(df: pd.DataFrame, png: bytes, out: Path, counties: bytes | None = None) -> str:
+    county_img = (
+        "" if counties is None else f"<img alt='各县学校布局' src='{png_data_uri(counties)}' style='max-width:100%'>"
+    )
     cols = [c for c in df.columns if c != "message"] + ["message"]
     head = "".join(f"<th>{html.escape(HEADERS_ZH.get(c, c.removeprefix('set:')))}</th>" for c in cols)
     body = []
@@ -124,7 +162,7 @@ def render_html(df: pd.DataFrame, png: bytes, out: Path) -> str:
         "<style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;font-size:12px}"
         "td,th{border:1px solid #bbb;padding:3px 6px}tr.front{background:#fde0dd}</style></head><body>"
         f"<h1>方案比选（{len(df)}个方案）</h1><p>红色为帕累托最优方案：没有其他方案在总投资、学生·公里和寄宿生三项上都不差且至少一项更好。</p>"
-        f"<img alt='帕累托前沿' src='{png_data_uri(png)}' style='max-width:100%'>"
+        f"<img alt='帕累托前沿' src='{png_data_uri(png)}' style='max-width:100%'>{county_img}"
         f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></body></html>"
     )
 
@@ -147,11 +185,11 @@ def _xlsx(df: pd.DataFrame, path: Path) -> None:
 def write_sweep(rows: list[dict], out: Path) -> pd.DataFrame:
     """sweep.csv, sweep.xlsx and sweep.html into ``out`` (each replaced whole)."""
     df = table(rows)
-    png = _chart(df)
+    png, counties = _chart(df), county_map(df, out)
     for name, write in (
         ("sweep.csv", lambda p: df.to_csv(p, index=False, encoding="utf-8")),
         ("sweep.xlsx", lambda p: _xlsx(df, p)),
-        ("sweep.html", lambda p: p.write_text(render_html(df, png, out), encoding="utf-8")),
+        ("sweep.html", lambda p: p.write_text(render_html(df, png, out, counties), encoding="utf-8")),
     ):
         tmp = out / f".{name}.tmp"
         write(tmp)

@@ -130,3 +130,29 @@ def test_the_front_is_exactly_the_non_dominated(points):
         beaten = ((pts <= p).all(axis=1) & (pts < p).any(axis=1)).any()
         assert marked[i] == (not beaten)
     assert marked.any()  # a finite set always has a non-dominated point
+
+
+def test_a_prefecture_sweep_runs_each_county_and_maps_them_all(tmp_path):
+    """``counties:``: one run per county file, named by it, and one map of every county's schools."""
+    east = _county(tmp_path / "data" / "east")
+    west = make_case(
+        tmp_path / "data" / "west",
+        [village("W1", -30, 0, 40, 30, 20), village("W2", -28, 1, 30, 20, 30)],
+        [school("T1", -30, 0, "nine_year", classes_primary=2, classes_junior=2)],
+        scenario={"objective": {"per_10k_yuan": 1}},
+    )
+    counties = tmp_path / "counties"
+    counties.mkdir()
+    for name, path in (("甲县", east), ("乙县", west)):
+        (counties / f"{name}.yaml").write_text(f"extends: {path}\n", encoding="utf-8")
+    sweep = tmp_path / "prefecture.yaml"
+    sweep.write_text("counties: counties\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["sweep", str(sweep), "--out", str(tmp_path / "out"), "--workers", "2"])
+    assert res.exit_code == 0, res.output
+    rows = _csv(tmp_path / "out" / "sweep.csv")
+    assert sorted(r["name"] for r in rows) == ["乙县", "甲县"] and all(r["exit_code"] == "0" for r in rows)
+    page = (tmp_path / "out" / "sweep.html").read_text(encoding="utf-8")
+    assert page.count("<img") == 2 and "各县学校布局" in page
+    for name in ("甲县", "乙县"):
+        summary = json.loads((tmp_path / "out" / "runs" / name / "summary.json").read_text(encoding="utf-8"))
+        assert summary["scenario"] == name
