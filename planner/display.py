@@ -93,7 +93,8 @@ class RunDisplay:
         self.log(text, show=not self.live)
 
     def warn(self, text: str) -> None:
-        self.lines.append(f"[{self.now() - self.start:7.1f} s] warning: {text}")
+        """A warning: in the log, and printed even when quiet."""
+        self.log(f"warning: {text}", show=False)
         self.console.print(f"[yellow]warning[/]: {text}", highlight=False, soft_wrap=True)
 
     @contextmanager

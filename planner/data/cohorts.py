@@ -130,7 +130,7 @@ def read_table(path: Path, layer: str | None, name: str, errors: Collector) -> p
     return df
 
 
-def _births_source(s: Scenario) -> tuple[Path, str | None] | None:
+def births_source(s: Scenario) -> tuple[Path, str | None] | None:
     ref = s.data.births or (LayerRef(path=s.data.gpkg, layer="births") if s.data.gpkg else None)
     return (s.resolve(ref.path), ref.layer) if ref is not None else None
 
@@ -140,7 +140,7 @@ def _births(
 ) -> pd.DataFrame | None:
     """Births by village (rows) and year (columns), every year from the first needed on
     (``given``: a table already read, and its file)."""
-    p, src = s.projection, _births_source(s)
+    p, src = s.projection, births_source(s)
     assert p is not None
     if given is not None:
         df, file = given
@@ -215,7 +215,7 @@ def read_cohorts(
     kind = _kinds(rv, files["villages"], s, errors).set_axis(villages.index)
     grades, source = _grades(rv, villages, files["villages"], raw.get("schools"), errors)
     births = _births(s, villages.index, errors, births_table)
-    src = (births_table[1], None) if births_table is not None else _births_source(s)
+    src = (births_table[1], None) if births_table is not None else births_source(s)
     if births is None or src is None:
         return None
     return Cohorts(

@@ -161,21 +161,24 @@ def _merged(ws: Worksheet, spec: Sheet, header: int, file: str, errors: Collecto
             )
 
 
-def _type_value(v: object, spec: Sheet, where: str, header: str, file: str, errors: Collector) -> object:
+TYPE_OF_NORMAL = {normal(k): t for k, t in TYPE_OF_NAME.items()}
+
+
+def _type_value(v: object, where: str, header: str, file: str, errors: Collector) -> object:
     """A school type in English; a mistake reported (and the value left for no second report)."""
     t = str(v).strip()
     if t in AMBIGUOUS_TYPES:
         errors.add(file, f"'{t}' could mean {AMBIGUOUS_TYPES[t]}: write one of {TYPE_NOTE}", cell=where, column=header)
         return "primary"
-    if normal(t) in {normal(k) for k in TYPE_OF_NAME}:
-        return next(e for k, e in TYPE_OF_NAME.items() if normal(k) == normal(t))
+    if normal(t) in TYPE_OF_NORMAL:
+        return TYPE_OF_NORMAL[normal(t)]
     errors.add(file, f"unknown school type '{t}'; expected one of {TYPE_NOTE}", cell=where, column=header)
     return "primary"
 
 
-def _types_value(v: object, spec: Sheet, where: str, header: str, file: str, errors: Collector) -> object:
+def _types_value(v: object, where: str, header: str, file: str, errors: Collector) -> object:
     parts = [p for p in re.split(r"[、，,;；/]", str(v)) if p.strip()]
-    return ",".join(str(_type_value(p, spec, where, header, file, errors)) for p in parts)
+    return ",".join(str(_type_value(p, where, header, file, errors)) for p in parts)
 
 
 def _dms(text: str) -> float | None:
@@ -186,7 +189,7 @@ def _dms(text: str) -> float | None:
     return -deg if m.group(4) in ("S", "W", "南", "西") else deg
 
 
-def _cell_value(v: object, name: str, spec: Sheet, where: str, header: str, file: str, errors: Collector) -> object:
+def _cell_value(v: object, name: str, where: str, header: str, file: str, errors: Collector) -> object:
     """A cell as the layer holds it, with what cannot be read reported at its cell."""
     if v is None or (isinstance(v, str) and v.strip() == ""):
         return None
@@ -202,9 +205,9 @@ def _cell_value(v: object, name: str, spec: Sheet, where: str, header: str, file
         errors.add(file, f"is a date ({v}), expected a number: format the cell as a number", cell=where, column=header)
         return None
     if name == "type":
-        return _type_value(v, spec, where, header, file, errors)
+        return _type_value(v, where, header, file, errors)
     if name == "allowed_types":
-        return _types_value(v, spec, where, header, file, errors)
+        return _types_value(v, where, header, file, errors)
     if isinstance(v, str) and THOUSANDS.match(v.strip()):
         plain = v.strip().replace(",", "")
         errors.add(
@@ -251,7 +254,7 @@ def _sheet_table(ws: Worksheet, spec: Sheet, file: str, errors: Collector, warni
         rec = {}
         for name, (c, head) in cols.items():
             where = f"{spec.title}!{get_column_letter(c)}{r}"
-            rec[name] = _cell_value(row[c - 1] if c <= len(row) else None, name, spec, where, head, file, errors)
+            rec[name] = _cell_value(row[c - 1] if c <= len(row) else None, name, where, head, file, errors)
         records.append(rec)
         rows.append(r)
     table = pd.DataFrame(records, columns=list(cols), dtype=object)

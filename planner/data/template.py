@@ -15,7 +15,7 @@ import pyogrio
 import xlsxwriter
 
 from planner.config.scenario import Scenario
-from planner.data.cohorts import read_table
+from planner.data.cohorts import births_source, read_table
 from planner.data.excel import read_workbook
 from planner.data.load import read_layers
 from planner.data.sheets import (
@@ -177,12 +177,11 @@ def _points_table(g: gpd.GeoDataFrame, crs) -> pd.DataFrame:
 
 
 def _births(s: Scenario, errors: Collector) -> pd.DataFrame | None:
-    ref = s.data.births
-    if ref is not None:
-        return read_table(s.resolve(ref.path), ref.layer, "births", errors)
-    if s.data.gpkg and "births" in [n for n, _ in pyogrio.list_layers(s.resolve(s.data.gpkg))]:
-        return read_table(s.resolve(s.data.gpkg), "births", "births", errors)
-    return None
+    """The births table the projection would read, if any (a GeoPackage without one has none)."""
+    src = births_source(s)
+    if src is None or (s.data.births is None and "births" not in [n for n, _ in pyogrio.list_layers(src[0])]):
+        return None
+    return read_table(src[0], src[1], "births", errors)
 
 
 def export_inputs(scenario: Scenario, path: Path) -> None:

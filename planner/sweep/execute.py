@@ -15,6 +15,7 @@ from planner.config.sources import load_scenario
 from planner.display import RunDisplay
 from planner.domain import TYPES
 from planner.errors import InfeasibleError, PlannerError, ScenarioConflict
+from planner.outputs.appendix import APPENDIX_WRITERS
 from planner.outputs.folder import write_core, write_diagnosis, write_run_folder
 from planner.outputs.gpkg import write_gpkg
 from planner.outputs.maps import write_maps
@@ -43,10 +44,10 @@ class Job:
 
 
 def writers(outputs: tuple[str, ...]) -> tuple:
-    """The core writer, the projection's, then each output's writers once, in the order ``planner run`` uses."""
-    chosen = [w for o in outputs for w in WRITERS.get(o, ())]
-    order = (write_maps, write_workbook, write_gpkg, write_report)
-    return (write_core, write_projected, *(w for w in order if w in chosen))
+    """The core writer, then the appendix writers ``planner run`` uses that the outputs ask for
+    (the projection's always), in their order."""
+    chosen = {write_projected, *(w for o in outputs for w in WRITERS.get(o, ()))}
+    return (write_core, *(w for w in APPENDIX_WRITERS if w in chosen))
 
 
 def kpis(summary: dict) -> dict:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from planner.config.sources import load_scenario
+from planner.data.layers import sha256
 from planner.errors import Collector, InputError
 from planner.outputs.folder import write_json
 from planner.sweep.execute import Job, kpis, run_job
@@ -41,7 +42,7 @@ def _key(scenario_file: Path) -> str:
     for p in sorted(str(s.resolve(p)) for p in paths if p):
         h.update(p.encode())
         if Path(p).is_file():
-            h.update(hashlib.sha256(Path(p).read_bytes()).digest())
+            h.update(sha256(Path(p)).encode())
     return h.hexdigest()
 
 
