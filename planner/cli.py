@@ -1,4 +1,5 @@
-"""Command line: ``planner run``, ``validate``, ``project``, ``compare``, ``template`` and ``export-inputs``.
+"""Command line: ``planner run``, ``validate``, ``project``, ``compare``, ``template``, ``export-inputs``,
+``sweep`` and ``alternatives``.
 
 The CLI only wires the stages of :mod:`planner.pipeline` together, shows
 progress, and maps outcomes to exit codes: 0 a plan was written, 2 bad input
@@ -9,6 +10,7 @@ time limit (not proved infeasible; nothing written), 1 anything else.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -344,6 +346,77 @@ def sweep(
     front = ", ".join(df.loc[df["pareto"], "name"].astype(str))
     out.print(f"{len(df)} runs, {show.failed} failed; Pareto front: {front or 'none'}", highlight=False)
     out.print(f"sweep: {(out_dir / 'sweep.html').resolve()}", soft_wrap=True, highlight=False)
+    if show.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def alternatives(
+    scenario: Path = typer.Argument(..., help="scenario YAML (one target year)"),
+    out_dir: Path = typer.Option(..., "--out", help="folder for the runs, alternatives.* and compare/"),
+    slack: float = typer.Option(0.02, "--slack", min=0.0, help="how far above the best plan's objective, as a share"),
+    count: int = typer.Option(3, "--count", min=1, help="alternatives per direction"),
+    direction: list[str] = typer.Option(
+        ["differ"], "--direction", help="differ, keep-schools, fewer-new or fewer-boarders (repeatable)"
+    ),
+    outputs: str = typer.Option("report", "--outputs", help="each run's outputs: summary,tables,xlsx,gpkg,maps,report"),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="seconds for each run"),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", min=1, help="local Dask worker processes (default: as many runs as can go at once)"
+    ),
+    threads: Optional[int] = typer.Option(
+        None, "--threads-per-worker", min=1, help="solver threads of each run (default: the cores shared out)"
+    ),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="an existing Dask scheduler, tcp://HOST:8786"),
+) -> None:
+    """The best plan and plans almost as good that differ from it (方案比选: modelling to generate alternatives)."""
+    from planner.outputs.compare import write_compare
+    from planner.solve.alternatives import Direction
+    from planner.sweep.alternatives import NearSpec, at_once, run_alternatives
+    from planner.sweep.report import write_sweep
+    from planner.sweep.run import Cluster
+
+    known = [d.value for d in Direction]
+    if bad := [d for d in direction if d not in known]:
+        err.print(f"error: --direction {bad[0]!r}: choose from {', '.join(known)}", highlight=False)
+        raise typer.Exit(2)
+    ways = tuple(dict.fromkeys(Direction(d) for d in direction))
+    cores = os.cpu_count() or 1
+    workers = workers or max(1, min(cores, at_once(ways, count)))
+    threads = threads or max(1, cores // workers)
+    spec = NearSpec(
+        slack,
+        count,
+        ways,
+        tuple(o for o in outputs.split(",") if o.strip() not in ("", "summary", "tables")),
+        time_limit,
+        threads,
+    )
+    show = SweepDisplay(err)
+    try:
+        try:
+            rows = run_alternatives(scenario, out_dir, spec, Cluster(workers, threads, scheduler), show.tell)
+        finally:
+            show.close()
+        write_sweep(rows, out_dir, stem="alternatives")
+        done = [out_dir / "runs" / r["name"] for r in rows if r["exit_code"] == 0]
+        if len(done) > 1:
+            write_compare(done, out_dir / "compare", force=True)
+    except PlannerError as e:
+        _fail(e)
+    except KeyboardInterrupt:
+        err.print(f"interrupted: the finished runs are kept in {out_dir / 'runs'}", highlight=False)
+        raise typer.Exit(1) from None
+    for r in rows[1:]:
+        if r["exit_code"] == 0:
+            out.print(
+                f"{r['name']}: {100 * r['over_best']:+.2f} % against the best, "
+                f"{r['sites_changed_best']} sites decided otherwise (at least {r['sites_changed_min']} from any other)",
+                highlight=False,
+            )
+    out.print(f"alternatives: {(out_dir / 'alternatives.html').resolve()}", soft_wrap=True, highlight=False)
+    if rows and rows[0]["exit_code"] != 0:
+        raise typer.Exit(rows[0]["exit_code"])
     if show.failed:
         raise typer.Exit(1)
 

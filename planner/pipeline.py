@@ -33,8 +33,11 @@ from planner.model.build import build_model
 from planner.model.phased import build_phased_model
 from planner.projection.cohort import Projection
 from planner.projection.pupils import phase_problems, projection_of, with_projected_pupils
+from planner.solve.alternatives import Direction, decisions, solve_alternative
 from planner.solve.clock import Clock
+from planner.solve.direct import Context
 from planner.solve.phased import solve_phased, start_from
+from planner.solve.rounding import guide_of
 from planner.solve.status import Solution, SolveStatus
 from planner.solve.strategy import solve_model
 
@@ -186,6 +189,46 @@ def solve_problem(problem: Problem, progress: Progress = lambda s: None, clock: 
     if note:
         run.summary["warnings"].append(note)
     return run
+
+
+def near_run(
+    problem: Problem,
+    floors: dict | None,
+    earlier: dict[str, np.ndarray],
+    slack: float,
+    direction: Direction,
+    progress: Progress = lambda s: None,
+    clock: Clock | None = None,
+) -> Run:
+    """An alternative within ``slack`` of the first of the ``earlier`` plans
+    (the best; name -> values of the model built with ``floors``, the best's
+    balance floors) going in ``direction`` (:mod:`planner.solve.alternatives`).
+    Its summary's objective is the scenario's own; ``alternative`` says how
+    far it is from the best and how many sites' decisions differ from each
+    earlier plan's."""
+    clock = clock or run_clock(problem.scenario)
+    progress("model")
+    t0 = time.perf_counter()
+    model = build_model(problem, floors)
+    build_s = time.perf_counter() - t0
+    progress("solve")
+    ctx = Context(problem.scenario.solver, guide_of(problem))
+    plans = list(earlier.values())
+    sol = solve_alternative(model, problem, ctx, clock, plans[0], plans, slack, direction)
+    progress("decode")
+    plan = decode(model, problem, sol, build_seconds=build_s)
+    summary = summarise(problem, plan)
+    best = model.form.objective(plans[0])
+    mine = decisions(model, sol.values)
+    summary["alternative"] = {
+        "direction": direction.value,
+        "slack": slack,
+        "best_objective": best,
+        "over_best": sol.cost / best - 1.0 if best else None,
+        "sites_changed": {name: int((decisions(model, x) != mine).sum()) for name, x in earlier.items()},
+    }
+    summary["indicators"].update(solves=1, balance_floors=floors or {})
+    return Run(problem, plan, summary)
 
 
 def _phases_one_by_one(problems: list[Problem], end: pd.Series, clock: Clock) -> list[tuple[pd.Index, np.ndarray]]:

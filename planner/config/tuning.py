@@ -366,6 +366,41 @@ class PhasedTuning(_Group):
     )
 
 
+class AlternativesTuning(_Group):
+    """Plans near the best (:mod:`planner.solve.alternatives`)."""
+
+    direct_max_pairs: int = Field(
+        3_000,
+        ge=0,
+        description=(
+            "up to this many pairs the near-optimal model is solved whole (the most distinct plan, proved); "
+            "above it by neighbourhoods of sites, which scales but proves nothing"
+        ),
+    )
+    partners: int = Field(
+        4, ge=0, description="sites freed with each seed site in a first pass (doubled after a pass finding nothing)"
+    )
+    max_partners: int = Field(
+        32, ge=0, description="the search stops after a pass with this many partners finds nothing"
+    )
+    site_seconds: float = Field(3.0, gt=0.0, description="time limit of each neighbourhood's MIP")
+    cost_weight: float = Field(
+        0.5,
+        gt=0.0,
+        lt=1.0,
+        description=(
+            "the cost at the cap weighs this much of one school decision in the objective: among plans as distinct, "
+            "the cheaper; below 1, no saving outweighs a decision"
+        ),
+    )
+    polish_share: float = Field(
+        0.3,
+        ge=0.0,
+        lt=1.0,
+        description="the layout found is fixed and its cost lowered in this share of the time (the rest searches)",
+    )
+
+
 class SolveTuning(_Group):
     """Every knob of the solve strategy; ``solver.tuning`` in a scenario."""
 
@@ -379,6 +414,7 @@ class SolveTuning(_Group):
     balance: BalanceTuning = BalanceTuning()
     travel: TravelTuning = TravelTuning()
     phased: PhasedTuning = PhasedTuning()
+    alternatives: AlternativesTuning = AlternativesTuning()
 
 
 def describe(tuning: SolveTuning) -> list[str]:

@@ -6,8 +6,8 @@ minimise ``cost @ x + offset`` subject to ``row_lower <= A x <= row_upper``,
 positions; their names (``assign[V1,g1_3,S2]``, ``class_cap[S042,primary]``)
 are for people and for joining models by key. A solve strategy never changes a
 form: :meth:`Form.fixed`, :meth:`Form.relaxed` and :meth:`Form.with_rows`
-return a new form that shares the matrix, and :meth:`Form.with_slacks` one
-with columns added.
+return a new form that shares the matrix, :meth:`Form.with_slacks` one
+with columns added and :meth:`Form.with_row` one with a row added.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import csc_matrix, csr_matrix, hstack
+from scipy.sparse import csc_matrix, csr_matrix, hstack, vstack
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,6 +71,17 @@ class Form:
         for i, (a, b) in rows.items():
             lo[i], up[i] = a, b
         return replace(self, row_lower=lo, row_upper=up)
+
+    def with_row(self, coefs: np.ndarray, lower: float, upper: float, name: str) -> Form:
+        """The form with one row added: ``lower <= coefs @ x <= upper`` (``coefs`` dense, one per column)."""
+        row = csr_matrix(np.asarray(coefs, float).reshape(1, -1))
+        return replace(
+            self,
+            matrix=vstack([self.matrix, row], format="csc"),
+            row_lower=np.append(self.row_lower, lower),
+            row_upper=np.append(self.row_upper, upper),
+            row_names=(*self.row_names, name),
+        )
 
     def with_objective(self, cost: np.ndarray, offset: float = 0.0) -> Form:
         """The same rows and columns under another objective."""

@@ -90,3 +90,11 @@ LEVEL_ZH: dict[str, str] = {"primary": "小学", "junior": "初中"}
 
 STANDARD_STATUS_ZH: dict[str, str] = {"pass": "达标", "fail": "未达标", "unknown": "数据不全"}
 """Whether a school and level meets the standard."""
+
+DIRECTION_ZH = {
+    "differ": "与其他方案最不同",
+    "keep-schools": "多保留现有学校",
+    "fewer-new": "少新建学校",
+    "fewer-boarders": "少寄宿生",
+}
+"""Where an alternative near the best plan goes (``planner alternatives --direction``)."""

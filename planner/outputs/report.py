@@ -23,7 +23,7 @@ from planner import __version__
 from planner.assess.decode import Plan
 from planner.data.problem import Problem
 from planner.domain import TYPES
-from planner.outputs.labels import BAND_ZH, BUDGET_SCOPE_ZH, STATUS_ZH, type_label
+from planner.outputs.labels import BAND_ZH, BUDGET_SCOPE_ZH, DIRECTION_ZH, STATUS_ZH, type_label
 from planner.outputs.maps import figures, map_names, source_line, style
 from planner.outputs.phasesheet import digits, phase_table
 from planner.outputs.workbook import layout_columns, layout_table, summary_rows
@@ -243,7 +243,14 @@ def render_report(problem: Problem, plan: Plan, summary: dict, images: dict[str,
         ("<ul class='warn'>" + "".join(f"<li>{_esc(w)}</li>" for w in warns) + "</ul>") if warns else "<p>无。</p>"
     )
     limit_note = ""
-    if summary["status"] in ("time_limit", "feasible"):
+    if alt := summary.get("alternative"):
+        changed = alt["sites_changed"]
+        limit_note = (
+            f"<p class='bad'>本方案为备选方案（{_esc(DIRECTION_ZH.get(alt['direction'], alt['direction']))}）："
+            f"目标值比最优方案高 {100 * (alt['over_best'] or 0):.2f}%（允许 {100 * alt['slack']:.2f}%），"
+            f"与最优方案有 {changed[next(iter(changed))]} 所学校的决策不同。</p>"
+        )
+    elif summary["status"] in ("time_limit", "feasible"):
         limit_note = (
             f"<p class='bad'>求解未证明最优：本方案为找到的最好可行解，目标值与最优解的相对间隙不超过 "
             f"{_esc(f'{100 * (gap or 0):.2f}%')}。</p>"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from planner.outputs.maps import write_maps
 from planner.outputs.projection import write_projected
 from planner.outputs.report import write_report
 from planner.outputs.workbook import write_workbook
-from planner.pipeline import prepare, run_clock, solve_phases, solve_problem
+from planner.pipeline import Run, prepare, run_clock, solve_phases, solve_problem
 
 WRITERS = {
     "xlsx": (write_workbook,),
@@ -76,16 +77,27 @@ def kpis(summary: dict) -> dict:
 def run_job(job: Job) -> dict:
     """Solve one scenario file and write its run folder; the row of the result
     (``exit_code`` 0 written, 2 bad input, 3 no plan, 4 none in time, 1 other)."""
+
+    def solve(show: RunDisplay) -> Run:
+        scen = load_scenario(job.scenario)
+        clock = run_clock(scen)
+        clock.watch = show.watch
+        problem = prepare(scen, show.stage, clock=clock)
+        return (solve_phases if scen.phases else solve_problem)(problem, show.stage, clock)
+
+    return guarded(job, solve)[0]
+
+
+def guarded(job: Job, solve: Callable[[RunDisplay], Run]) -> tuple[dict, Run | None]:
+    """``solve`` (given a quiet display) and the run folder written, never raising:
+    the row of the result (see :func:`run_job`) and the run, if any."""
     start = time.monotonic()
     out = Path(job.out)
     row: dict = {"name": job.name, "exit_code": 0, "message": ""}
+    run = None
     try:
-        scen = load_scenario(job.scenario)
-        clock = run_clock(scen)
         show = RunDisplay(Console(file=io.StringIO()), quiet=True)
-        clock.watch = show.watch
-        problem = prepare(scen, show.stage, clock=clock)
-        run = (solve_phases if scen.phases else solve_problem)(problem, show.stage, clock)
+        run = solve(show)
         show.stage("write")
         all_writers = (*writers(job.outputs), show.log_writer(out))
         write_run_folder(out, run.problem, run.plan, run.summary, force=True, writers=all_writers)
@@ -99,4 +111,4 @@ def run_job(job: Job) -> dict:
     except Exception as e:  # noqa: BLE001 - a run's own bug is recorded; the sweep goes on
         row.update(exit_code=1, status="failed", message=f"{type(e).__name__}: {' '.join(str(e).split())[:500]}")
     row["seconds"] = round(time.monotonic() - start, 1)
-    return row
+    return row, (run if row["exit_code"] == 0 else None)

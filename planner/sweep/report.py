@@ -43,6 +43,11 @@ HEADERS_ZH = {
     "pareto": "帕累托最优",
     "message": "说明",
     "seconds": "用时（秒）",
+    "set:direction": "方向",
+    "set:slack": "允许高出最优方案",
+    "over_best": "高于最优方案",
+    "sites_changed_best": "与最优方案决策不同的学校（所）",
+    "sites_changed_min": "与最相近方案决策不同的学校（所）",
 }
 
 
@@ -92,7 +97,7 @@ def _chart(df: pd.DataFrame) -> bytes:
                 (axes[k][1], "pupil_km", "学生·公里"),
             ):
                 ax.plot(by[key], by[y], marker="o", color="#1f66b3")
-                ax.set_xlabel(key.removeprefix("set:"))
+                ax.set_xlabel(HEADERS_ZH.get(key, key.removeprefix("set:")))
                 ax.set_ylabel(label)
         fig.tight_layout()
         buf = io.BytesIO()
@@ -182,14 +187,14 @@ def _xlsx(df: pd.DataFrame, path: Path) -> None:
     wb.close()
 
 
-def write_sweep(rows: list[dict], out: Path) -> pd.DataFrame:
-    """sweep.csv, sweep.xlsx and sweep.html into ``out`` (each replaced whole)."""
+def write_sweep(rows: list[dict], out: Path, stem: str = "sweep") -> pd.DataFrame:
+    """STEM.csv, STEM.xlsx and STEM.html into ``out`` (each replaced whole)."""
     df = table(rows)
     png, counties = _chart(df), county_map(df, out)
     for name, write in (
-        ("sweep.csv", lambda p: df.to_csv(p, index=False, encoding="utf-8")),
-        ("sweep.xlsx", lambda p: _xlsx(df, p)),
-        ("sweep.html", lambda p: p.write_text(render_html(df, png, out, counties), encoding="utf-8")),
+        (f"{stem}.csv", lambda p: df.to_csv(p, index=False, encoding="utf-8")),
+        (f"{stem}.xlsx", lambda p: _xlsx(df, p)),
+        (f"{stem}.html", lambda p: p.write_text(render_html(df, png, out, counties), encoding="utf-8")),
     ):
         tmp = out / f".{name}.tmp"
         write(tmp)

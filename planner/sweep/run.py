@@ -81,7 +81,7 @@ def _done(out: Path, keys: dict[str, str]) -> dict[str, dict]:
 
 
 @contextmanager
-def _client(cluster: Cluster) -> Iterator:
+def connect(cluster: Cluster) -> Iterator:
     """A client of the scheduler named, or of a local cluster closed with it; Dask's own log kept to errors."""
     from dask.distributed import Client, LocalCluster
 
@@ -126,7 +126,7 @@ def run_sweep(
     todo = [j for j in jobs if j.name not in rows]
     state = {n: keys[n] for n in rows}
     if todo:
-        with _client(cluster) as client:
+        with connect(cluster) as client:
             tell("dashboard", {"link": client.dashboard_link, "workers": len(client.scheduler_info()["workers"])})
             futures = {client.submit(run_job, j, key=f"run-{j.name}", pure=False): j for j in todo}
             try:
