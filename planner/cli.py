@@ -384,14 +384,8 @@ def alternatives(
     cores = os.cpu_count() or 1
     workers = workers or max(1, min(cores, at_once(ways, count)))
     threads = threads or max(1, cores // workers)
-    spec = NearSpec(
-        slack,
-        count,
-        ways,
-        tuple(o for o in outputs.split(",") if o.strip() not in ("", "summary", "tables")),
-        time_limit,
-        threads,
-    )
+    kept = tuple(o for o in outputs.split(",") if o.strip() not in ("", "summary", "tables"))
+    spec = NearSpec(slack, count, ways, kept, time_limit, threads)
     show = SweepDisplay(err)
     try:
         try:
@@ -407,6 +401,11 @@ def alternatives(
     except KeyboardInterrupt:
         err.print(f"interrupted: the finished runs are kept in {out_dir / 'runs'}", highlight=False)
         raise typer.Exit(1) from None
+    _said_alternatives(rows, out_dir, show.failed)
+
+
+def _said_alternatives(rows: list[dict], out_dir: Path, failed: int) -> None:
+    """A line per alternative found, the page, and the exit code (the best's if it failed)."""
     for r in rows[1:]:
         if r["exit_code"] == 0:
             out.print(
@@ -417,7 +416,7 @@ def alternatives(
     out.print(f"alternatives: {(out_dir / 'alternatives.html').resolve()}", soft_wrap=True, highlight=False)
     if rows and rows[0]["exit_code"] != 0:
         raise typer.Exit(rows[0]["exit_code"])
-    if show.failed:
+    if failed:
         raise typer.Exit(1)
 
 

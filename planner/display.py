@@ -202,6 +202,8 @@ def final_lines(s: dict, folder: Path) -> list[str]:
             f"投资 cost {cost:,.1f} 万元 (10k yuan); {scope} {s['budget_covers']}: {s['cost_budgeted_10k_yuan']:,.1f} "
             f"of the budget {budget:,.1f}"
         )
+    if p := s.get("projects"):
+        spend += f"; 县级项目 projects: {len(p['built'])} built ({p['cost_10k_yuan']:,.1f}), {len(p['not_built'])} not"
     return [
         f"状态 status: {status} · gap {gap} · objective {s['objective']:,.1f}",
         f"规划后学校 schools after: {types}",

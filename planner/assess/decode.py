@@ -64,6 +64,8 @@ class Plan:
     """A phased plan's ``phases.csv``: per phase and site, its type, classes, pupils and areas added."""
     phase_assignments: pd.DataFrame | None = None
     """A phased plan's catchments in every phase (``assignments.csv`` holds the last phase's)."""
+    projects: pd.DataFrame | None = None
+    """The scenario's projects outside the sites (``projects.csv``): each one's cost, category and whether built."""
 
 
 def _types_after(m: Model, x: np.ndarray, problem: Problem) -> pd.Series:
@@ -216,10 +218,30 @@ def decode(m: Model, problem: Problem, result: Solution, *, build_seconds: float
     t = t[keep.to_numpy()][[*SCHOOL_COLUMNS, *INVESTMENT_COLUMNS]].reset_index(drop=True)
     t = pd.concat([t, school_columns(sites, t, problem.scenario)], axis=1)
     cost = {k: round(float(costs.loc[keep, k].sum()), 4) for k in costs.columns}
+    projects = project_table(m, x, problem)
+    if projects is not None:
+        for k, v in projects[projects["built"]].groupby("category")["cost_10k_yuan"].sum().items():
+            cost[str(k)] = round(cost.get(str(k), 0.0) + float(v), 4)
     cost["total"] = round(sum(cost.values()), 4)
     rows, cols = m.form.shape
     size = {"rows": rows, "columns": cols, "integers": int(m.form.integer.sum())}
-    return Plan(result, t, assign, cost, build_seconds, size)
+    return Plan(result, t, assign, cost, build_seconds, size, projects=projects)
+
+
+PROJECT_COLUMNS = ("name", "category", "cost_10k_yuan", "optional", "value", "built")
+
+
+def project_table(m: Model, x: np.ndarray, problem: Problem) -> pd.DataFrame | None:
+    """The scenario's projects, each built (a fixed one always, an optional one
+    where ``project[name]`` is 1); ``None`` without projects."""
+    projects = problem.scenario.projects
+    if not projects:
+        return None
+    rows = [
+        (p.name, p.category, p.cost_10k_yuan, p.optional, p.value, not p.optional or x[m.projects[p.name]] > 0.5)
+        for p in projects
+    ]
+    return pd.DataFrame(rows, columns=list(PROJECT_COLUMNS))
 
 
 def counts_by_type(types: pd.Series) -> dict[str, int]:

@@ -50,6 +50,19 @@ def _projected(problem: Problem) -> dict | None:
     return {"base_year": c.base_year, "year": problem.scenario.target_year, "grades_from": c.grade_source}
 
 
+def _projects(plan: Plan) -> dict | None:
+    """The projects built and not, and what the built ones cost (10k yuan)."""
+    p = plan.projects
+    if p is None:
+        return None
+    built = p[p["built"]]
+    return {
+        "built": built["name"].tolist(),
+        "not_built": p.loc[~p["built"], "name"].tolist(),
+        "cost_10k_yuan": round(float(built["cost_10k_yuan"].sum()), 4),
+    }
+
+
 def summarise(problem: Problem, plan: Plan) -> dict:
     """The run's summary.json content (indicators are added by the assessment of standards)."""
     scen, res, s = problem.scenario, plan.result, plan.schools
@@ -80,6 +93,7 @@ def summarise(problem: Problem, plan: Plan) -> dict:
         "budget_10k_yuan": scen.budget.total_10k_yuan,
         "budget_covers": scen.budget.covers,
         "cost_budgeted_10k_yuan": round(scen.budget.budgeted(plan.cost_10k_yuan), 4),
+        "projects": _projects(plan),
         "pupils": {**pupils, "total": round(sum(pupils.values()), 3)},
         "pupils_projected": _projected(problem),
         "boarders": boarders,

@@ -281,6 +281,18 @@ class PhaseConfig(_Frozen):
         return (r, r) if isinstance(r, int) else (r.min, r.max)
 
 
+class ProjectConfig(_Frozen):
+    """A project outside the sites (教师周转房, a training centre, IT renewal): its
+    cost falls in a cost category and uses the budget that covers it; a fixed
+    project is always built, an optional one when its ``value`` outweighs its cost."""
+
+    name: str = Field(..., min_length=1)
+    cost_10k_yuan: float = Field(..., ge=0)
+    category: Category
+    optional: bool = False
+    value: float = Field(0.0, ge=0, description="an optional project's worth if built, in pupil-km equivalents")
+
+
 class SolverConfig(_Frozen):
     """Which solver, for how long, how close; ``tuning`` holds every knob of the strategy."""
 
@@ -314,6 +326,7 @@ class Scenario(_Frozen):
     solver: SolverConfig = SolverConfig()
     indicators: IndicatorConfig = IndicatorConfig()
     fixed: dict[str, TypeOrClosed] = {}
+    projects: tuple[ProjectConfig, ...] = Field((), description="projects outside the sites that use the budget")
     projection: Optional[ProjectionConfig] = Field(
         None, description="project the target year's pupils from a base year's grades and births"
     )
@@ -357,6 +370,15 @@ class Scenario(_Frozen):
         base = self.projection.base_year if self.projection else None
         if base is not None and self.phases and self.phases[0].first_year < base:
             raise ValueError(f"the first phase starts before projection.base_year {base}")
+        return self
+
+    @model_validator(mode="after")
+    def _projects_named_once(self) -> Scenario:
+        names = [p.name for p in self.projects]
+        if len(set(names)) < len(names):
+            raise ValueError(f"project names must differ: {names}")
+        if self.projects and self.phases:
+            raise ValueError("projects: a phased plan takes no projects yet; plan them in the target year's scenario")
         return self
 
     def target_bounds(self, t: str) -> tuple[int | None, int | None]:

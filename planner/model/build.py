@@ -8,7 +8,7 @@ import numpy as np
 
 from planner.data.problem import Problem
 from planner.model.core import Builder, Model
-from planner.model.costs import add_budget, cost_expressions, set_objective
+from planner.model.costs import add_budget, add_projects, cost_expressions, set_objective
 from planner.model.families import (
     add_areas,
     add_assign_all,
@@ -64,6 +64,7 @@ def build_model(problem: Problem, floors: dict | None = None) -> Model:
         add(b, problem)
     b.cost = cost_expressions(b, problem)
     add_standard_investments(b, problem, floors)
+    add_projects(b, problem)
     add_budget(b, problem)
     set_objective(b, problem)
     add_shortfall_penalty(b, problem)

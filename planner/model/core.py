@@ -58,6 +58,7 @@ class Builder:
         self.boarders: dict[str, pulp.LpVariable] = {}
         self.standards: dict[Key, pulp.LpVariable] = {}
         self.moved: dict[Key, pulp.LpVariable] = {}
+        self.projects: dict[str, pulp.LpVariable] = {}
         self.cost: dict[str, pulp.LpAffineExpression] = {}
         self.objective = pulp.LpAffineExpression()
         self.allow_shortfalls = True
@@ -167,6 +168,7 @@ class Builder:
             boarders=_columns(self.boarders),
             standards=_columns(self.standards),
             moved=_columns(self.moved),
+            projects=_columns(self.projects),
             rows=MappingProxyType(dict(self.row_keys)),
             cost=MappingProxyType(costs),
             col_site=np.array(sites, dtype=object),
@@ -228,6 +230,8 @@ class Model:
     standards: Mapping[Key, int]
     """Investment and shortfall columns by (site, name); shortfalls are named ``short_<indicator>``."""
     moved: Mapping[Key, int]
+    projects: Mapping[str, int]
+    """An optional project's ``project[name]`` (1: built), by name."""
     rows: Mapping[tuple[str, Key], int]
     cost: Mapping[str, CostVector]
     col_site: np.ndarray

@@ -43,6 +43,17 @@ def cost_expressions(
     return out
 
 
+def add_projects(b: Builder, problem: Problem) -> None:
+    """Projects outside the sites in their cost categories: a fixed one's cost
+    a constant, an optional one's ``project[name]`` (binary, 1: built) times it."""
+    for p in problem.scenario.projects:
+        term = p.cost_10k_yuan
+        if p.optional:
+            term = p.cost_10k_yuan * (y := b.var("project", (p.name,), upper=1.0, integer=True))
+            b.projects[p.name] = y
+        b.cost[p.category] = b.cost.get(p.category, pulp.LpAffineExpression()) + term
+
+
 def add_budget(b: Builder, problem: Problem) -> None:
     """``budget_total``: the costs the budget covers <= budget (``budget.covers``);
     ``budget_category[k]``: per category."""
@@ -57,7 +68,8 @@ def add_budget(b: Builder, problem: Problem) -> None:
 
 def set_objective(b: Builder, problem: Problem) -> None:
     """Pupil-km + weight x cost + weights x boarders by band + weight x pupils
-    moved from their current school (all in pupil-km equivalents)."""
+    moved from their current school - the value of the optional projects built
+    (all in pupil-km equivalents)."""
     w = problem.scenario.objective
     p = b.pairs
     coef = w.pupil_km * p["pupils"] * p["distance_km"]
@@ -67,6 +79,8 @@ def set_objective(b: Builder, problem: Problem) -> None:
         obj += w.per_10k_yuan * pulp.lpSum(b.cost.values())
     if w.per_pupil_moved:
         obj += w.per_pupil_moved * moved_pupils(b, problem)
+    value = {p.name: p.value for p in problem.scenario.projects}
+    obj -= pulp.lpSum(value[name] * y for name, y in b.projects.items())
     b.objective = obj
 
 

@@ -158,13 +158,16 @@ def clear_leftovers(out: Path) -> None:
 
 
 def write_core(problem: Problem, plan: Plan, summary: dict, folder: Path) -> None:
-    """summary.json, schools.csv, assignments.csv and manifest.json."""
+    """summary.json, schools.csv, assignments.csv (phases.csv and phase_assignments.csv of a phased
+    plan, projects.csv of one with projects) and manifest.json."""
     write_json(folder / "summary.json", summary)
     plan.schools.to_csv(folder / "schools.csv", index=False, encoding="utf-8")
     plan.assignments.to_csv(folder / "assignments.csv", index=False, encoding="utf-8")
     if plan.phases is not None and plan.phase_assignments is not None:
         plan.phases.to_csv(folder / "phases.csv", index=False, encoding="utf-8")
         plan.phase_assignments.to_csv(folder / "phase_assignments.csv", index=False, encoding="utf-8")
+    if plan.projects is not None:
+        plan.projects.to_csv(folder / "projects.csv", index=False, encoding="utf-8")
     write_json(folder / "manifest.json", manifest(problem, plan))
 
 

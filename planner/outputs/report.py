@@ -23,7 +23,7 @@ from planner import __version__
 from planner.assess.decode import Plan
 from planner.data.problem import Problem
 from planner.domain import TYPES
-from planner.outputs.labels import BAND_ZH, BUDGET_SCOPE_ZH, DIRECTION_ZH, STATUS_ZH, type_label
+from planner.outputs.labels import BAND_ZH, BUDGET_SCOPE_ZH, COST_ZH, DIRECTION_ZH, STATUS_ZH, type_label
 from planner.outputs.maps import figures, map_names, source_line, style
 from planner.outputs.phasesheet import digits, phase_table
 from planner.outputs.workbook import layout_columns, layout_table, summary_rows
@@ -223,6 +223,25 @@ def _phases_html(summary: dict, plan: Plan, images: dict[str, str]) -> str:
     return f"<h3>分期实施</h3><div class='wrap'>{table}</div>{fig}"
 
 
+def _projects_html(plan: Plan) -> str:
+    """The projects outside the sites: each one's category, cost and whether the plan builds it."""
+    p = plan.projects
+    if p is None:
+        return ""
+    rows = "".join(
+        f"<tr><td>{_esc(r.name)}</td><td>{_esc(COST_ZH.get(r.category, r.category))}</td>"
+        f"<td>{_num(r.cost_10k_yuan, 1)}</td><td>{'可选' if r.optional else '必建'}</td>"
+        f"<td>{'建设' if r.built else '不建'}</td></tr>"
+        for r in p.itertuples(index=False)
+    )
+    built = float(p.loc[p["built"], "cost_10k_yuan"].sum())
+    return (
+        "<h3>县级项目（不在校址）</h3><table><thead><tr><th>项目</th><th>投资类别</th><th>投资（万元）</th>"
+        f"<th>必建或可选</th><th>是否建设</th></tr></thead><tbody>{rows}</tbody></table>"
+        f"<p>建设项目合计 {_num(built, 1)} 万元，已计入各投资类别和预算。</p>"
+    )
+
+
 def render_report(problem: Problem, plan: Plan, summary: dict, images: dict[str, str]) -> str:
     """The whole page as a string."""
     head = problem.scenario.title or problem.scenario.name
@@ -275,6 +294,7 @@ def render_report(problem: Problem, plan: Plan, summary: dict, images: dict[str,
 {_summary_table(summary, problem)}
 <h2>四、学校布局规划表</h2>
 {_layout_html(plan)}
+{_projects_html(plan)}
 {_phases_html(summary, plan, images)}
 <h2>五、提示与警告</h2>
 {warn_html}

@@ -40,6 +40,7 @@ from planner.outputs.phasesheet import write_phase_sheet
 
 LAYOUT_SHEET = "布局规划表"
 SUMMARY_SHEET = "汇总"
+PROJECTS_SHEET = "项目清单"
 WORKBOOK_NAME = "plan.xlsx"
 
 LAYOUT_COLUMNS: tuple[tuple[str, str, str, float], ...] = (
@@ -129,7 +130,14 @@ def _formats(wb: xlsxwriter.Workbook) -> dict:
     return f
 
 
-def _write_layout(wb: xlsxwriter.Workbook, f: dict, table: pd.DataFrame, title: str, columns=LAYOUT_COLUMNS) -> None:
+def _write_layout(
+    wb: xlsxwriter.Workbook,
+    f: dict,
+    table: pd.DataFrame,
+    title: str,
+    columns=LAYOUT_COLUMNS,
+    projects: pd.DataFrame | None = None,
+) -> None:
     ws = wb.add_worksheet(LAYOUT_SHEET)
     ncol = len(columns)
     ws.merge_range(0, 0, 0, ncol - 1, title, f["title"])
@@ -171,13 +179,51 @@ def _write_layout(wb: xlsxwriter.Workbook, f: dict, table: pd.DataFrame, title: 
             ws.write_formula(row, c, f"=SUM({cells})", f[f"tot_{kind}"], round(float(table[src].sum()), 4))
         else:
             ws.write_blank(row, c, None, f["tot_text"])
+    total_row = row
+    if projects is not None:
+        row = _project_rows(ws, f, table, projects, columns, row)
     ws.write_string(
         row + 2,
         0,
         "注：在校生、寄宿生为规划目标年学生数；投资含新增用房、体育场地、新建学校、升级改造和征地费用。",
         f["note"],
     )
-    ws.autofilter(1, 0, row - 1, ncol - 1)
+    ws.autofilter(1, 0, total_row - 1, ncol - 1)
+
+
+def _project_rows(ws, f: dict, table: pd.DataFrame, projects: pd.DataFrame, columns, total_row: int) -> int:
+    """Below the county's total: the projects outside the sites, then the total with them; the last row."""
+    built = projects[projects["built"]]
+    col = next(c for c, (_, src, _, _) in enumerate(columns) if src == "cost_10k_yuan")
+    own = float(built["cost_10k_yuan"].sum())
+    ws.write_string(total_row + 1, 1, f"县级项目（不在校址，{len(built)}项，见{PROJECTS_SHEET}）", f["tot_text"])
+    ws.write_number(total_row + 1, col, own, f["tot_num1"])
+    ws.write_string(total_row + 2, 1, "全县投资总计（含县级项目）", f["tot_text"])
+    both = f"={xl_rowcol_to_cell(total_row, col)}+{xl_rowcol_to_cell(total_row + 1, col)}"
+    ws.write_formula(total_row + 2, col, both, f["tot_num1"], float(table["cost_10k_yuan"].sum()) + own)
+    return total_row + 2
+
+
+def _write_projects(wb: xlsxwriter.Workbook, f: dict, projects: pd.DataFrame) -> None:
+    """Sheet 项目清单: each project outside the sites, its category and cost, and whether the plan builds it."""
+    ws = wb.add_worksheet(PROJECTS_SHEET)
+    heads = ("项目名称", "投资类别", "投资(万元)", "必建或可选", "价值(学生·公里当量)", "是否建设")
+    for c, (h, w) in enumerate(zip(heads, (30, 16, 12, 12, 18, 10))):
+        ws.write_string(0, c, h, f["head"])
+        ws.set_column(c, c, w)
+    ws.freeze_panes(1, 1)
+    for r, p in enumerate(projects.itertuples(index=False), start=1):
+        ws.write_string(r, 0, p.name, f["text"])
+        ws.write_string(r, 1, COST_ZH.get(p.category, p.category), f["text"])
+        ws.write_number(r, 2, float(p.cost_10k_yuan), f["num1"])
+        ws.write_string(r, 3, "可选" if p.optional else "必建", f["text"])
+        ws.write_number(r, 4, float(p.value), f["num1"])
+        ws.write_string(r, 5, "建设" if p.built else "不建", f["text"])
+    n = len(projects)
+    ws.write_string(n + 1, 0, "建设项目合计", f["tot_text"])
+    costs, built = (f"{xl_rowcol_to_cell(1, c)}:{xl_rowcol_to_cell(n, c)}" for c in (2, 5))
+    total = float(projects.loc[projects["built"], "cost_10k_yuan"].sum())
+    ws.write_formula(n + 1, 2, f'=SUMIF({built},"建设",{costs})', f["tot_num1"], total)
 
 
 def _bounds_text(lo, hi) -> str:
@@ -343,9 +389,11 @@ def write_workbook(problem: Problem, plan: Plan, summary: dict, folder: Path) ->
         {"title": head, "subject": "学校布局规划表", "created": pd.Timestamp("2030-01-01").to_pydatetime()}
     )
     f = _formats(wb)
-    _write_layout(wb, f, layout_table(plan), f"{head}——学校布局规划表", layout_columns(plan))
+    _write_layout(wb, f, layout_table(plan), f"{head}——学校布局规划表", layout_columns(plan), plan.projects)
     if plan.phases is not None:
         write_phase_sheet(wb, f, summary, plan, f"{head}——分期实施")
     _write_summary(wb, f, summary, problem, f"{head}——规划汇总")
     _write_standard(wb, f, problem, plan)
+    if plan.projects is not None:
+        _write_projects(wb, f, plan.projects)
     wb.close()

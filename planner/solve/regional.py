@@ -70,12 +70,15 @@ def site_spending(m: Model, x: np.ndarray) -> pd.DataFrame:
 
 
 def limits(scen: Scenario) -> dict[str, tuple[float, tuple[str, ...]]]:
-    """Each budget row as (limit, the categories it sums)."""
+    """Each budget row as (limit for the sites, the categories it sums): the
+    scenario's limit less its fixed projects' costs in those categories
+    (optional projects are left to the county's polish)."""
     b = scen.budget
     out: dict[str, tuple[float, tuple[str, ...]]] = {k: (v, (k,)) for k, v in b.by_category_10k_yuan.items()}
     if b.total_10k_yuan is not None:
         out["total"] = (b.total_10k_yuan, tuple(c for c in COST_CATEGORIES if b.covered(c)))
-    return out
+    fixed = [p for p in scen.projects if not p.optional]
+    return {k: (lim - sum(p.cost_10k_yuan for p in fixed if p.category in c), c) for k, (lim, c) in out.items()}
 
 
 def regional_budget(scen: Scenario, spent: dict[str, float], reserve: dict[str, float]) -> BudgetConfig:
@@ -133,7 +136,7 @@ def regional_problem(
     with ``counts`` as exact targets for the county's targeted types."""
     scen = problem.scenario
     targets = {t: counts.get(t, 0) for t in scen.targets}
-    sub = scen.model_copy(update={"targets": targets, "budget": budget, "solver": cfg})
+    sub = scen.model_copy(update={"targets": targets, "budget": budget, "solver": cfg, "projects": ()})
     pairs = problem.pairs
     keep = pairs["site_id"].isin(sites) & pd.MultiIndex.from_frame(pairs[["village_id", "band"]]).isin(bands)
     return replace(

@@ -23,7 +23,7 @@ What it re-derives:
   shortest road paths (vertices to the millimetre, a straight hop at both ends,
   ``length_m`` spread over a road's segments, Dijkstra);
 - schools: class caps, school caps, site classes, boarders, living area, site room;
-- types, fixed decisions, targets, the budget and the counts;
+- types, fixed decisions, targets, the budget (with the projects built, each fixed one built) and the counts;
 - resources after the plan (stock + moved in - moved out + hired, trained,
   bought, added), the seven indicators per school and the county's
   pupil-weighted values and CVs in summary.json (``nine_year_split`` honoured);
@@ -43,7 +43,14 @@ from pathlib import Path
 import pandas as pd
 
 from tests.checker.common import TEACHES, _ids, _layer, _read_schools_csv, _sites
-from tests.checker.layout import _check_assignments, _check_budget, _check_distances, _check_schools, _check_types
+from tests.checker.layout import (
+    _check_assignments,
+    _check_budget,
+    _check_distances,
+    _check_projects,
+    _check_schools,
+    _check_types,
+)
 from tests.checker.phases import check_phases
 from tests.checker.projection import check_projection_files, projected_span
 from tests.checker.standards import _check_indicators, _check_pools, _check_staff_quota, _check_standards, _resources
@@ -77,7 +84,7 @@ def check_run(folder: str | Path) -> list[str]:
     _check_distances(manifest, scen, villages, sites, assign, out)
     _check_schools(scen, sites, schools, assign, out)
     _check_types(scen, sites, schools, out)
-    _check_budget(scen, sites, schools, summary, out)
+    _check_budget(scen, sites, schools, summary, out, _check_projects(folder, scen, out))
     res = _resources(sites, schools)
     _check_indicators(scen, sites, schools, summary, res, out)
     _check_pools(scen, sites, schools, out)

@@ -273,7 +273,37 @@ def _check_types(scen, sites, schools, out):
         out.append(f"schools.csv: existing school {sid} missing")
 
 
-def _check_budget(scen, sites, schools, summary, out):
+def _check_projects(folder, scen, out) -> dict[str, float]:
+    """projects.csv against the scenario's projects (each listed once, as given; a fixed one built);
+    the built ones' costs by category."""
+    given = {p["name"]: p for p in scen.get("projects") or []}
+    path = folder / "projects.csv"
+    if not given:
+        if path.exists():
+            out.append("projects.csv: written for a scenario without projects")
+        return {}
+    if not path.exists():
+        out.append("projects.csv: missing, though the scenario has projects")
+        return {}
+    rows = pd.read_csv(path, dtype={"name": str})
+    rows["built"] = rows["built"].astype(str).str.lower() == "true"
+    if sorted(rows["name"]) != sorted(given):
+        out.append(f"projects.csv: projects {sorted(rows['name'])} != the scenario's {sorted(given)}")
+    cost: dict[str, float] = {}
+    for r in rows.itertuples(index=False):
+        p = given.get(r.name)
+        if p is None:
+            continue
+        if abs(float(r.cost_10k_yuan) - p["cost_10k_yuan"]) > 1e-6 or r.category != p["category"]:
+            out.append(f"projects.csv: {r.name} costs {r.cost_10k_yuan} in {r.category}, the scenario says otherwise")
+        if not p.get("optional", False) and not r.built:
+            out.append(f"projects.csv: fixed project {r.name} not built")
+        if r.built:
+            cost[p["category"]] = cost.get(p["category"], 0.0) + float(p["cost_10k_yuan"])
+    return cost
+
+
+def _check_budget(scen, sites, schools, summary, out, projects: dict[str, float] | None = None):
     c = scen["costs"]
     s = schools.set_index("school_id")
     s = s[s.index.isin(sites["id"])]
@@ -306,6 +336,9 @@ def _check_budget(scen, sites, schools, summary, out):
             + ic["backbone_training_10k_yuan"] * s["trained_backbone"].sum()
             + ic["transfer_10k_yuan"] * s["moved_in_teachers"].sum()
         )
+    on_sites = sum(cost.values())
+    for k, v in (projects or {}).items():
+        cost[k] = cost.get(k, 0.0) + v
     total = sum(cost.values())
     budget = scen["budget"].get("total_10k_yuan")
     covered = sum(v for k, v in cost.items() if budget_covers(scen, k))
@@ -316,5 +349,5 @@ def _check_budget(scen, sites, schools, summary, out):
             out.append(f"budget {k}: {cost[k]:.2f} > {lim}")
     if abs(summary["cost_10k_yuan"]["total"] - total) > 0.05 + 1e-6 * total:
         out.append(f"summary: cost total {summary['cost_10k_yuan']['total']} != recomputed {total:.2f}")
-    if abs(s["cost_10k_yuan"].sum() - total) > 0.05 + 1e-6 * total:
-        out.append(f"schools.csv: cost column sums to {s['cost_10k_yuan'].sum():.2f} != recomputed {total:.2f}")
+    if abs(s["cost_10k_yuan"].sum() - on_sites) > 0.05 + 1e-6 * on_sites:
+        out.append(f"schools.csv: cost column sums to {s['cost_10k_yuan'].sum():.2f} != recomputed {on_sites:.2f}")
