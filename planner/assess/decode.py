@@ -17,6 +17,7 @@ from scipy.spatial import cKDTree
 
 from planner.assess.indicators import school_columns
 from planner.assess.investments import investment_site_costs, investment_table
+from planner.assess.operating import running_costs
 from planner.data.problem import Problem
 from planner.data.travel import serving_types
 from planner.domain import AREA_KINDS, BANDS, CONSTRUCTION_COSTS, LEVELS, TYPES, UPGRADES, priced_upgrade
@@ -217,6 +218,9 @@ def decode(m: Model, problem: Problem, result: Solution, *, build_seconds: float
     keep = (sites["kind"] == "school") | (after != "closed")
     t = t[keep.to_numpy()][[*SCHOOL_COLUMNS, *INVESTMENT_COLUMNS]].reset_index(drop=True)
     t = pd.concat([t, school_columns(sites, t, problem.scenario)], axis=1)
+    if problem.scenario.operating is not None:
+        running = running_costs(problem.scenario, t["type_after"], t, t["boarders"])
+        t["running_10k_yuan_per_year"] = running["total"].round(4).to_numpy()
     cost = {k: round(float(costs.loc[keep, k].sum()), 4) for k in costs.columns}
     projects = project_table(m, x, problem)
     if projects is not None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from planner.assess.decode import Plan, counts_by_type
+from planner.assess.decode import Plan, counts_by_type, former_catchments
 from planner.assess.indicators import assessment, before_table, shortfall_summary, shortfalls
+from planner.assess.operating import operating_summary, running_costs
 from planner.data.problem import Problem
 from planner.domain import ACTIONS, AREA_KINDS, BANDS, TYPES
 
@@ -63,6 +64,23 @@ def _projects(plan: Plan) -> dict | None:
     }
 
 
+def _operating(problem: Problem, plan: Plan) -> dict | None:
+    """The plan's running costs a year and over the horizon, against today's
+    schools teaching the same pupils, each village-band at its school today
+    (:func:`former_catchments`) (``operating:``)."""
+    scen = problem.scenario
+    if scen.operating is None:
+        return None
+    s = plan.schools
+    after = running_costs(scen, s["type_after"], s, s["boarders"])
+    fc = former_catchments(problem)
+    fc["pupils"] = [problem.villages.at[v, f"pupils_{b}"] for v, b in zip(fc["village_id"], fc["band"])]
+    now = fc.pivot_table(index="site_id", columns="band", values="pupils", aggfunc="sum")
+    now = now.reindex(index=problem.schools.index, columns=list(BANDS)).fillna(0.0).add_prefix("pupils_")
+    today = running_costs(scen, problem.schools["type_before"], now, pd.Series(0.0, index=now.index))
+    return operating_summary(scen, after, today)
+
+
 def summarise(problem: Problem, plan: Plan) -> dict:
     """The run's summary.json content (indicators are added by the assessment of standards)."""
     scen, res, s = problem.scenario, plan.result, plan.schools
@@ -94,6 +112,7 @@ def summarise(problem: Problem, plan: Plan) -> dict:
         "budget_covers": scen.budget.covers,
         "cost_budgeted_10k_yuan": round(scen.budget.budgeted(plan.cost_10k_yuan), 4),
         "projects": _projects(plan),
+        "operating": _operating(problem, plan),
         "pupils": {**pupils, "total": round(sum(pupils.values()), 3)},
         "pupils_projected": _projected(problem),
         "boarders": boarders,

@@ -293,6 +293,26 @@ class ProjectConfig(_Frozen):
     value: float = Field(0.0, ge=0, description="an optional project's worth if built, in pupil-km equivalents")
 
 
+class OperatingConfig(_Frozen):
+    """Annual running costs over a horizon (seeds 000, 004): public funds per
+    pupil, a village primary or teaching point under ``min_funded_pupils``
+    funded as that many; teacher salaries by the staffing norms
+    (``indicators.pupils_per_teacher``, whole teachers per level at each school);
+    boarding per boarder. Reported per school and against today's layout; with
+    ``in_objective`` the part a layout changes (the floor's top-up and boarding)
+    counts ``horizon_years`` times at ``objective.per_10k_yuan``."""
+
+    horizon_years: int = Field(10, ge=1)
+    funds_yuan_per_pupil: dict[Level, NonNegative] = Field(
+        {"primary": 23500.0, "junior": 29000.0}, description="a year (Baoshan 2018, seed 004)"
+    )
+    min_funded_pupils: int = Field(100, ge=0, description="smaller schools of floored_types are funded as this many")
+    floored_types: tuple[SchoolType, ...] = ("teaching_point", "primary")
+    salary_10k_yuan_per_teacher: float = Field(0.0, ge=0, description="a year; the county's own figure")
+    boarding_yuan_per_boarder: float = Field(0.0, ge=0, description="a year; the county's own figure")
+    in_objective: bool = False
+
+
 class SolverConfig(_Frozen):
     """Which solver, for how long, how close; ``tuning`` holds every knob of the strategy."""
 
@@ -327,6 +347,7 @@ class Scenario(_Frozen):
     indicators: IndicatorConfig = IndicatorConfig()
     fixed: dict[str, TypeOrClosed] = {}
     projects: tuple[ProjectConfig, ...] = Field((), description="projects outside the sites that use the budget")
+    operating: Optional[OperatingConfig] = Field(None, description="annual running costs over a horizon")
     projection: Optional[ProjectionConfig] = Field(
         None, description="project the target year's pupils from a base year's grades and births"
     )
@@ -379,6 +400,8 @@ class Scenario(_Frozen):
             raise ValueError(f"project names must differ: {names}")
         if self.projects and self.phases:
             raise ValueError("projects: a phased plan takes no projects yet; plan them in the target year's scenario")
+        if self.operating is not None and self.operating.in_objective and self.phases:
+            raise ValueError("operating.in_objective: a phased plan reports running costs but cannot weigh them yet")
         return self
 
     def target_bounds(self, t: str) -> tuple[int | None, int | None]:

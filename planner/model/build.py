@@ -8,7 +8,7 @@ import numpy as np
 
 from planner.data.problem import Problem
 from planner.model.core import Builder, Model
-from planner.model.costs import add_budget, add_projects, cost_expressions, set_objective
+from planner.model.costs import add_budget, add_operating, add_projects, cost_expressions, set_objective
 from planner.model.families import (
     add_areas,
     add_assign_all,
@@ -68,6 +68,7 @@ def build_model(problem: Problem, floors: dict | None = None) -> Model:
     add_budget(b, problem)
     set_objective(b, problem)
     add_shortfall_penalty(b, problem)
+    add_operating(b, problem)
     m = b.finish()
     return replace(m, relaxable=relaxable_assignments(m))
 

@@ -8,7 +8,7 @@ import numpy as np
 import pulp
 
 from planner.data.problem import Problem
-from planner.domain import BANDS, priced_upgrade
+from planner.domain import BANDS, LEVELS, priced_upgrade
 from planner.model.core import Builder, expr
 from planner.model.variables import pupil_sums
 
@@ -52,6 +52,33 @@ def add_projects(b: Builder, problem: Problem) -> None:
             term = p.cost_10k_yuan * (y := b.var("project", (p.name,), upper=1.0, integer=True))
             b.projects[p.name] = y
         b.cost[p.category] = b.cost.get(p.category, pulp.LpAffineExpression()) + term
+
+
+def add_operating(b: Builder, problem: Problem) -> None:
+    """With ``operating.in_objective``: ``funds_top_up[s]`` (10k yuan a year),
+    the public funds a village primary or teaching point gets for the pupils it
+    lacks under ``min_funded_pupils``; these and the boarders' costs enter the
+    objective ``horizon_years`` times at ``per_10k_yuan`` (call after
+    :func:`set_objective`). Per-pupil funds and salaries by the norm are the
+    same for every layout (every pupil is placed somewhere), so left out."""
+    op = problem.scenario.operating
+    if op is None or not op.in_objective:
+        return
+    rate = op.funds_yuan_per_pupil["primary"] / 1e4
+    floored = b.open[b.open["type"].isin(op.floored_types)]
+    everyone = None if b.enrol else pupil_sums(b, b.pairs["pupils"] >= 0)  # no enrol columns in a p-median
+    terms = []
+    for s, grp in floored.groupby("site_id", sort=True):
+        if everyone is None:
+            pupils = pulp.lpSum(b.enrol[(s, lv)] for lv in LEVELS if (s, lv) in b.enrol)
+        else:
+            pupils = everyone.get(s, pulp.LpAffineExpression())
+        y = b.var("funds_top_up", (s,), site=s)
+        b.add("funds_top_up", (s,), y >= rate * (op.min_funded_pupils * pulp.lpSum(grp["var"]) - pupils))
+        terms.append(y)
+    boarders = b.boarders.values() if b.boarders else pupil_sums(b, b.pairs["boards"]).values()
+    boarding = pulp.lpSum(boarders) * (op.boarding_yuan_per_boarder / 1e4)
+    b.objective += problem.scenario.objective.per_10k_yuan * op.horizon_years * (pulp.lpSum(terms) + boarding)
 
 
 def add_budget(b: Builder, problem: Problem) -> None:

@@ -303,10 +303,32 @@ def _pupil_and_trip_rows(summary: dict, problem: Problem | None) -> list[Row]:
     return rows
 
 
+def _operating_rows(summary: dict) -> list[Row]:
+    """Running costs a year, today's and the plan's, and over the horizon (``operating:``)."""
+    op = summary.get("operating")
+    if not op:
+        return []
+    after, now, group = op["per_year_10k_yuan"], op["today_per_year_10k_yuan"], "运行成本（万元/年）"
+    rows: list[Row] = [
+        (group, f"{label}：现状 {now[k]:,.1f}，规划", after[k], "", "")
+        for k, label in (("funds", "公用经费"), ("floor", "其中小规模学校按最低人数核定"), ("salaries", "教师工资"))
+    ]
+    rows.append((group, "寄宿生活费用（规划）", after["boarding"], "", ""))
+    years, was = op["horizon_years"], op["today_funds_and_salaries_over_horizon_10k_yuan"]
+    label = f"{years}年公用经费和教师工资：现状 {was:,.1f}，规划"
+    rows.append(("运行成本（万元）", label, op["funds_and_salaries_over_horizon_10k_yuan"], "", ""))
+    return rows
+
+
 def summary_rows(summary: dict, problem: Problem | None = None) -> list[Row]:
     """The rows of the 汇总 sheet and the report: solve, school counts and
-    actions, costs against the budget, added areas, pupils, trips."""
-    return [*_solve_and_count_rows(summary), *_cost_rows(summary, problem), *_pupil_and_trip_rows(summary, problem)]
+    actions, costs against the budget, added areas, running costs, pupils, trips."""
+    return [
+        *_solve_and_count_rows(summary),
+        *_cost_rows(summary, problem),
+        *_operating_rows(summary),
+        *_pupil_and_trip_rows(summary, problem),
+    ]
 
 
 def _write_summary(wb: xlsxwriter.Workbook, f: dict, summary: dict, problem: Problem, title: str) -> None:

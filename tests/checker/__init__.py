@@ -53,7 +53,14 @@ from tests.checker.layout import (
 )
 from tests.checker.phases import check_phases
 from tests.checker.projection import check_projection_files, projected_span
-from tests.checker.standards import _check_indicators, _check_pools, _check_staff_quota, _check_standards, _resources
+from tests.checker.standards import (
+    _check_indicators,
+    _check_operating,
+    _check_pools,
+    _check_staff_quota,
+    _check_standards,
+    _resources,
+)
 
 # --- the run ---------------------------------------------------------------------------------------------------------
 
@@ -90,6 +97,7 @@ def check_run(folder: str | Path) -> list[str]:
     _check_pools(scen, sites, schools, out)
     _check_staff_quota(scen, sites, schools, res, out)
     _check_standards(scen, schools, summary, res, out)
+    _check_operating(scen, schools, summary, out)
     counts = schools["type_after"].value_counts()
     for t in TEACHES:
         if summary["counts_after"][t] != int(counts.get(t, 0)):

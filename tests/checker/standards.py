@@ -385,3 +385,36 @@ def _check_standards(scen, schools, summary, res, out):
             f"summary: shortfalls cost to close {block.get('cost_to_close_10k_yuan')} (10k yuan) != "
             f"recomputed {mine_total:.4f}"
         )
+
+
+def _check_operating(scen, schools, summary, out):
+    """Running costs a year per school (funds with the small-school floor, salaries by the norm, boarding)
+    and their sums, against schools.csv and summary.json."""
+    op = scen.get("operating")
+    if not op:
+        if "running_10k_yuan_per_year" in schools.columns or summary.get("operating"):
+            out.append("operating: running costs reported for a scenario without operating")
+        return
+    rate, norm = op["funds_yuan_per_pupil"], scen["indicators"]["pupils_per_teacher"]
+    sums = {"funds": 0.0, "salaries": 0.0, "boarding": 0.0}
+    for r in schools.itertuples(index=False):
+        if r.type_after == "closed":
+            mine = 0.0
+        else:
+            primary, junior = r.pupils_g1_3 + r.pupils_g4_6, r.pupils_g7_9
+            small = max(0.0, op["min_funded_pupils"] - primary - junior) if r.type_after in op["floored_types"] else 0.0
+            funds = (primary * rate["primary"] + junior * rate["junior"] + small * rate["primary"]) / 1e4
+            teachers = math.ceil(primary / norm["primary"] - 1e-9) + math.ceil(junior / norm["junior"] - 1e-9)
+            salaries = teachers * op["salary_10k_yuan_per_teacher"]
+            boarding = r.boarders * op["boarding_yuan_per_boarder"] / 1e4
+            mine = funds + salaries + boarding
+            for k, v in (("funds", funds), ("salaries", salaries), ("boarding", boarding)):
+                sums[k] += v
+        if abs(r.running_10k_yuan_per_year - mine) > 1e-3 + 1e-6 * mine:
+            out.append(
+                f"schools.csv: {r.school_id} runs at {r.running_10k_yuan_per_year} a year, recomputed {mine:.4f}"
+            )
+    said = summary["operating"]["per_year_10k_yuan"]
+    for k, v in sums.items():
+        if abs(said[k] - v) > 0.01 + 1e-6 * v:
+            out.append(f"summary: running {k} {said[k]} a year != recomputed {v:.4f}")
