@@ -211,6 +211,7 @@ def _groups_present(problem: Problem) -> list[str]:
         "targets": any(scen.target_bounds(t) != (None, None) for t in TYPES),
         "distance": True,
         "caps": True,
+        "zones": scen.policy.nearest_zone is not None,
         "standards": scen.standards.enabled and not (scen.indicators.enabled and scen.indicators.allow_shortfalls),
     }
     return [g for g in FAMILIES if present[g]]

@@ -42,6 +42,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "targets": ("target_count", "target_min", "target_max"),
     "distance": (),
     "caps": ("school_cap", "class_cap", "site_classes", "site_room"),
+    "zones": ("nearest_zone", "zone_share"),
     "standards": (
         "teaching_area",
         "sports_area",
@@ -113,6 +114,10 @@ def row_scale(problem: Problem, family: str, key: Key, tuning: DiagnosisTuning) 
         return tuning.penalty_classes_pct * 100.0 / max(float(problem.sites.at[key[0], "max_classes"]), 1.0)
     if family == "site_room":
         return tuning.penalty_room_per_100_m2 / 100.0
+    if family == "nearest_zone":
+        return tuning.penalty_zone_pupils
+    if family == "zone_share":
+        return tuning.penalty_zone_pupils / 100.0
     per_pct = 100.0 / max(scen.budget.total_10k_yuan or 100.0, 1.0)
     return tuning.penalty_standard_pct * per_pct * unit_10k_yuan(problem, family, key)
 
@@ -237,7 +242,28 @@ def _relaxation(
             "over_10k_yuan": round(size, 1),
             "message": f"{label} {limit:,.0f} (10k yuan): needs {limit + size:,.0f}{pct}",
         }
+    if fam in GROUP_FAMILIES_ZONES:
+        return _zone_relaxation(problem, s, size)
     return _site_relaxation(problem, s, size, after)
+
+
+GROUP_FAMILIES_ZONES = FAMILIES["zones"]
+
+
+def _zone_relaxation(problem: Problem, s: Slack, size: float) -> dict:
+    """A village-band sent past a nearer open school, or a zone share missed by ``size`` pupils."""
+    if s.family == "nearest_zone":
+        v, band, site, nearer = (str(k) for k in s.key)
+        msg = f"nearest zone: village {v} ({band}) at {site_label(problem, site)}, {nearer} nearer and open"
+        return {"kind": "nearest_zone", "village": v, "band": band, "school": site, "nearer": nearer, "message": msg}
+    level = str(s.key[0])
+    need = problem.scenario.policy.nearest_zone.share[level] if problem.scenario.policy.nearest_zone else 1.0
+    return {
+        "kind": "zone_share",
+        "level": level,
+        "over_pupils": round(size, 1),
+        "message": f"nearest zone {level}: {size:,.0f} pupils more off their zone than a share of {need:.0%} allows",
+    }
 
 
 def _site_relaxation(problem: Problem, s: Slack, size: float, after: dict[str, str]) -> dict:

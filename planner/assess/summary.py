@@ -12,6 +12,7 @@ import pandas as pd
 from planner.assess.decode import Plan, counts_by_type, former_catchments
 from planner.assess.indicators import assessment, before_table, shortfall_summary, shortfalls
 from planner.assess.operating import operating_summary, running_costs
+from planner.assess.zones import zone_shares
 from planner.data.problem import Problem
 from planner.domain import ACTIONS, AREA_KINDS, BANDS, TYPES
 
@@ -113,6 +114,7 @@ def summarise(problem: Problem, plan: Plan) -> dict:
         "cost_budgeted_10k_yuan": round(scen.budget.budgeted(plan.cost_10k_yuan), 4),
         "projects": _projects(plan),
         "operating": _operating(problem, plan),
+        "nearest_zone": zone_shares(problem, plan.schools, plan.assignments),
         "pupils": {**pupils, "total": round(sum(pupils.values()), 3)},
         "pupils_projected": _projected(problem),
         "boarders": boarders,

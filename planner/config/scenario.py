@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, Optional, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from planner.config.projection import ProjectionConfig
+from planner.config.projection import ProjectionConfig, VillageKind
 from planner.config.tuning import SolveTuning
 from planner.domain import AREA_KINDS, BANDS, CONSTRUCTION_COSTS
 
@@ -97,6 +97,17 @@ class TravelConfig(_Frozen):
     default_speed_kmh: float = Field(30.0, gt=0)
 
 
+class NearestZoneConfig(_Frozen):
+    """Nearest-zone enrolment (就近划片入学; seeds 000, 003): in the villages of
+    ``kinds`` (the villages layer's ``kind``: town, seat or village), at least
+    ``share[level]`` of the pupils attend the nearest open school teaching their
+    band, or one at most ``tolerance_km`` farther."""
+
+    kinds: tuple[VillageKind, ...] = ("town", "seat")
+    share: dict[Level, Annotated[float, Field(ge=0, le=1)]] = {"primary": 1.0, "junior": 0.95}
+    tolerance_km: float = Field(0.0, ge=0)
+
+
 class PolicyConfig(_Frozen):
     """Who may go where, and how catchments are drawn."""
 
@@ -115,6 +126,7 @@ class PolicyConfig(_Frozen):
     }
     keep_schools_with_pupils_at_least: Optional[Count] = None
     allow_new_builds: bool = True
+    nearest_zone: Optional[NearestZoneConfig] = Field(None, description="nearest-zone enrolment in towns and seats")
 
 
 class CapsConfig(_Frozen):

@@ -294,6 +294,11 @@ class DiagnosisTuning(_Group):
             "the budget, targets or trips first when they are enough"
         ),
     )
+    penalty_zone_pupils: float = Field(
+        1.0,
+        gt=0.0,
+        description="penalty per village-band sent past a nearer open school (and per 100 pupils off the zone share)",
+    )
     penalty_classes_pct: float = Field(10.0, gt=0.0, description="penalty per 1 % of a site's max_classes exceeded")
     penalty_room_per_100_m2: float = Field(10.0, gt=0.0, description="penalty per 100 m² beyond the free site area")
     penalty_standard_pct: float = Field(

@@ -55,9 +55,13 @@ class Cohorts:
     births_file: str
 
 
-def _kinds(raw: pd.DataFrame, file: str, s: Scenario, errors: Collector) -> pd.Series:
-    """The ``kind`` column in English (Chinese names accepted); all ``village`` if absent."""
+def village_kinds(raw: pd.DataFrame, file: str, s: Scenario, errors: Collector) -> pd.Series:
+    """The ``kind`` column in English (Chinese names accepted); all ``village`` if absent
+    (an issue when the projection's rates or the nearest zone need it)."""
     ids = raw["village_id"].astype(str).str.strip().to_numpy()
+    if "kind" not in raw.columns and s.policy.nearest_zone is not None:
+        f, line = locate_key(s, "policy", "nearest_zone")
+        errors.add(f, f"policy.nearest_zone needs a 'kind' column ({', '.join(VILLAGE_KINDS)}) in {file}", line=line)
     if "kind" not in raw.columns:
         p = s.projection
         by_kind = p is not None and (any(k != "village" for k in p.migration_per_year) or p.urbanisation_per_year > 0)
@@ -212,7 +216,7 @@ def read_cohorts(
     if s.projection is None:
         return None
     rv = raw["villages"]
-    kind = _kinds(rv, files["villages"], s, errors).set_axis(villages.index)
+    kind = village_kinds(rv, files["villages"], s, errors).set_axis(villages.index)
     grades, source = _grades(rv, villages, files["villages"], raw.get("schools"), errors)
     births = _births(s, villages.index, errors, births_table)
     src = (births_table[1], None) if births_table is not None else births_source(s)

@@ -19,7 +19,7 @@ import pandas as pd
 from planner.config.scenario import Scenario
 from planner.config.sources import load_scenario, locate_key
 from planner.data import excel
-from planner.data.cohorts import read_cohorts
+from planner.data.cohorts import read_cohorts, village_kinds
 from planner.data.columns import Column, check_ids, typed_columns
 from planner.data.coords import shift_warning
 from planner.data.excel import InputWorkbook
@@ -326,6 +326,8 @@ def load_problem(scenario: Scenario | str | Path) -> Problem:
     villages = None
     if "villages" in raw:
         villages = _villages_frame(raw["villages"], crs, file["villages"], boundary, errors, projected=projected)
+        if s.policy.nearest_zone is not None:
+            villages = villages.assign(kind=village_kinds(raw["villages"], file["villages"], s, errors).to_numpy())
     schools = _schools_frame(raw["schools"], crs, file["schools"], boundary, errors) if "schools" in raw else None
     cands = None
     if "candidate_sites" in raw and len(raw["candidate_sites"]):

@@ -21,6 +21,7 @@ from planner.model.families import (
 )
 from planner.model.standards import add_shortfall_penalty, add_standard_investments
 from planner.model.variables import open_table, pair_table
+from planner.model.zones import add_nearest_zone
 
 LAYOUT_FAMILIES = (
     add_one_type,
@@ -31,6 +32,7 @@ LAYOUT_FAMILIES = (
     add_school_cap,
     add_areas,
     add_targets,
+    add_nearest_zone,
 )
 """The layout's families, in the order :func:`build_model` adds them (the
 standards' investments and the budget follow)."""

@@ -48,8 +48,17 @@ from planner.model.families import (
 )
 from planner.model.standards import add_area_shortfalls, add_shortfall_penalty, add_standard_investments
 from planner.model.variables import open_table, pair_table
+from planner.model.zones import add_nearest_zone
 
-BLOCK_FAMILIES = (add_one_type, add_assign_all, add_assign_open, add_enrolment, add_classes, add_school_cap)
+BLOCK_FAMILIES = (
+    add_one_type,
+    add_assign_all,
+    add_assign_open,
+    add_enrolment,
+    add_classes,
+    add_school_cap,
+    add_nearest_zone,
+)
 """The single-year families every phase's block holds (areas and targets follow, phase-aware)."""
 
 

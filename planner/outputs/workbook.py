@@ -320,6 +320,17 @@ def _operating_rows(summary: dict) -> list[Row]:
     return rows
 
 
+def _zone_rows(summary: dict) -> list[Row]:
+    """Nearest-zone enrolment: the share of the zone's pupils at their nearest school, against the share required."""
+    rows: list[Row] = []
+    for lv, z in (summary.get("nearest_zone") or {}).items():
+        share = "" if z["share"] is None else round(100 * z["share"], 2)
+        label = f"{LEVEL_ZH[lv]}在最近学校就读（%，{z['at_nearest']:,.0f}/{z['pupils']:,.0f}人）"
+        met = MET[z["share"] is None or z["share"] >= z["required"] - 1e-9]
+        rows.append(("就近划片入学", label, share, f">= {100 * z['required']:g}", met))
+    return rows
+
+
 def summary_rows(summary: dict, problem: Problem | None = None) -> list[Row]:
     """The rows of the 汇总 sheet and the report: solve, school counts and
     actions, costs against the budget, added areas, running costs, pupils, trips."""
@@ -327,6 +338,7 @@ def summary_rows(summary: dict, problem: Problem | None = None) -> list[Row]:
         *_solve_and_count_rows(summary),
         *_cost_rows(summary, problem),
         *_operating_rows(summary),
+        *_zone_rows(summary),
         *_pupil_and_trip_rows(summary, problem),
     ]
 

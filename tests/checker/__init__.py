@@ -47,6 +47,7 @@ from tests.checker.layout import (
     _check_assignments,
     _check_budget,
     _check_distances,
+    _check_nearest_zone,
     _check_projects,
     _check_schools,
     _check_types,
@@ -89,6 +90,7 @@ def check_run(folder: str | Path) -> list[str]:
         check_phases(folder, manifest, summary, base_villages, sites, schools, out)
     _check_assignments(scen, villages, schools, assign, out)
     _check_distances(manifest, scen, villages, sites, assign, out)
+    _check_nearest_zone(manifest, scen, villages, sites, schools, assign, summary, out)
     _check_schools(scen, sites, schools, assign, out)
     _check_types(scen, sites, schools, out)
     _check_budget(scen, sites, schools, summary, out, _check_projects(folder, scen, out))

@@ -351,3 +351,51 @@ def _check_budget(scen, sites, schools, summary, out, projects: dict[str, float]
         out.append(f"summary: cost total {summary['cost_10k_yuan']['total']} != recomputed {total:.2f}")
     if abs(s["cost_10k_yuan"].sum() - on_sites) > 0.05 + 1e-6 * on_sites:
         out.append(f"schools.csv: cost column sums to {s['cost_10k_yuan'].sum():.2f} != recomputed {on_sites:.2f}")
+
+
+KIND_NAMES = {"城区": "town", "县城": "town", "集镇": "seat", "镇区": "seat", "农村": "village", "村": "village"}
+
+
+def _trip_km(manifest, scen, villages, sites, vids, sids) -> np.ndarray:
+    """Km from each village to each site of the lists (the OD matrix's row, roads, or straight x detour)."""
+    travel = scen["travel"]
+    if scen["data"].get("distances"):
+        od = _read_od(manifest).groupby(["village_id", "school_id"])["od_km"].min()
+        return np.array([od.get((v, s), np.inf) for v, s in zip(vids, sids)], dtype=float)
+    v = villages.drop_duplicates("village_id").set_index("village_id")[["x", "y"]]
+    s = sites.drop_duplicates("id").set_index("id")[["x", "y"]]
+    vxy, sxy = v.loc[list(vids)].to_numpy(float), s.loc[list(sids)].to_numpy(float)
+    roads = _read_gdf(manifest, "roads") if travel.get("use_roads", True) else None
+    if roads is not None and len(roads):
+        return _road_trips(roads, float(travel.get("default_speed_kmh", 30.0)), vxy, sxy, False)[0]
+    return np.hypot(*(vxy - sxy).T) / 1000.0 * float(travel["detour_factor"])
+
+
+def _check_nearest_zone(manifest, scen, villages, sites, schools, assign, summary, out):
+    """In the zone's villages, the share of pupils at the nearest open school teaching their band (within the
+    tolerance), per level, against the share required and summary.json's figures."""
+    nz = scen["policy"].get("nearest_zone")
+    if not nz:
+        return
+    kind = villages.drop_duplicates("village_id").set_index("village_id")["kind"].astype(str).str.strip()
+    zone = set(kind[kind.map(lambda k: KIND_NAMES.get(k, k)).isin(nz["kinds"])].index)
+    tp_g4_6 = scen["policy"].get("teaching_point_takes_g4_6", False)
+    open_ = schools[schools["type_after"] != "closed"]
+    got = {"primary": [0.0, 0.0], "junior": [0.0, 0.0]}
+    for r in assign[assign["village_id"].isin(zone)].itertuples(index=False):
+        teach = [
+            s for s, t in zip(open_["school_id"], open_["type_after"])
+            if r.band in TEACHES[t] or (t == "teaching_point" and r.band == "g4_6" and tp_g4_6)
+        ]  # fmt: skip
+        km = _trip_km(manifest, scen, villages, sites, [r.village_id] * (len(teach) + 1), [r.school_id, *teach])
+        level = "junior" if r.band == "g7_9" else "primary"
+        got[level][0] += r.pupils
+        if km[0] <= km[1:].min() + nz["tolerance_km"] + DIST_TOL_KM:
+            got[level][1] += r.pupils
+    for level, (pupils, near) in got.items():
+        need = nz["share"][level]
+        if pupils and near < need * pupils - TOL:
+            out.append(f"nearest_zone: {near:.1f} of {pupils:.1f} {level} pupils at their nearest school < {need}")
+        said = (summary.get("nearest_zone") or {}).get(level, {})
+        if abs(said.get("at_nearest", 0.0) - near) > 1e-2 or abs(said.get("pupils", 0.0) - pupils) > 1e-2:
+            out.append(f"summary: nearest_zone {level} {said} != recomputed {near:.3f} of {pupils:.3f}")
