@@ -23,10 +23,11 @@ from planner import __version__
 from planner.assess.decode import Plan
 from planner.data.problem import Problem
 from planner.domain import TYPES
+from planner.outputs.figures import summary_rows
 from planner.outputs.labels import BAND_ZH, BUDGET_SCOPE_ZH, COST_ZH, DIRECTION_ZH, STATUS_ZH, type_label
 from planner.outputs.maps import figures, map_names, source_line, style
 from planner.outputs.phasesheet import digits, phase_table
-from planner.outputs.workbook import layout_columns, layout_table, summary_rows
+from planner.outputs.workbook import layout_columns, layout_table
 
 REPORT_NAME = "report.html"
 IMAGE_WIDTH_PX = 1800
