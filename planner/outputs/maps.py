@@ -54,6 +54,8 @@ from planner.outputs.cartography import (
 from planner.outputs.gpkg import catchments, study_area
 from planner.outputs.labels import AREA_ZH, BAND_ZH
 
+ZONE_COLOUR = "#b2182b"
+"""The nearest zones' outlines and their villages' rings on the catchment maps."""
 MAP_NAMES = ("layout_before", "layout_after", *(f"catchments_{b}" for b in BANDS), "investments")
 PHASE_MAP = "phases"
 """A phased plan's extra map: the phase each change takes effect in."""
@@ -205,6 +207,7 @@ def catchment_map(
         *type_handles(serving["type_after"]),
         Line2D([], [], marker="o", ls="", color="#4d4d4d", markersize=2, label=f"有该学段学生的村（居）（{len(v)}个）"),
     ]
+    _zones(ax, problem, plan, c, band, handles)
     town(ax, problem, handles)
     handles.append(Line2D([], [], color="#333333", lw=1.2, label=edge_label(problem)))
     trips = summary.get("mean_trip_km", {}).get(band)
@@ -218,6 +221,27 @@ def catchment_map(
         source_line(problem, summary) + " 服务范围为村庄泰森多边形按就读学校合并。",
     )
     return fig
+
+
+def _zones(ax, problem: Problem, plan: Plan, c: gpd.GeoDataFrame, band: str, handles: list) -> None:
+    """With nearest-zone enrolment: the zone's villages ringed, and the catchments of the schools they
+    attend outlined (the zones, 划片)."""
+    nz = problem.scenario.policy.nearest_zone
+    if nz is None or "kind" not in problem.villages:
+        return
+    v = problem.villages
+    zone = v[v["kind"].isin(nz.kinds) & (v[f"pupils_{band}"] > 0)]
+    a = plan.assignments
+    schools = set(a.loc[(a["band"] == band) & a["village_id"].isin(zone.index), "school_id"])
+    zoned = c[c["school_id"].isin(schools)]
+    if len(zoned):
+        draw_polygons(ax, zoned.geometry, facecolor="none", edgecolor=ZONE_COLOUR, linewidth=1.1, zorder=5)
+    ax.scatter(zone["x"], zone["y"], s=9, facecolors="none", edgecolors=ZONE_COLOUR, linewidths=0.6, zorder=7)
+    handles += [
+        Patch(facecolor="none", edgecolor=ZONE_COLOUR, lw=1.1, label=f"就近划片范围（{len(zoned)}所学校）"),
+        Line2D([], [], marker="o", ls="", markerfacecolor="none", markeredgecolor=ZONE_COLOUR, markersize=4,
+               label=f"就近入学的村（居）（{len(zone)}个）"),
+    ]  # fmt: skip
 
 
 def _size_legend(ax, vmax: float, smax: float, colour: str, unit: str) -> None:

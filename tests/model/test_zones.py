@@ -4,11 +4,16 @@ when the share leaves room; the shares in summary.json and the checker's."""
 
 from __future__ import annotations
 
+import matplotlib
+import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.text import Text
+from PIL import Image
 
 from planner.assess.diagnose import format_diagnosis
 from planner.errors import InfeasibleError, InputError
+from planner.outputs import cartography, maps
 from planner.outputs.folder import write_core, write_run_folder
 from planner.pipeline import prepare, solve_problem
 from tests.checker import check_run
@@ -89,3 +94,18 @@ def test_a_zone_no_school_can_hold_is_named_by_the_diagnosis(tmp_path):
         _run(tmp_path, vs, ss, {"primary": 1.0, "junior": 0.95}, {"primary": 20})
     text = format_diagnosis(e.value.diagnosis)
     assert "Relaxing zones alone is enough" in text and "nearest zone: village T (g1_3)" in text
+
+
+def test_the_catchment_map_rings_the_zone_and_outlines_its_schools(tmp_path):
+    vs = [_town("T", 0, g1_3=30), _town("R", 1, g1_3=90, kind="village")]
+    ss = [school("S1", 1, 0, "primary"), school("S2", 4, 0, "primary")]
+    run = _run(tmp_path, vs, ss, {"primary": 1.0, "junior": 0.95}, {"primary": 100})
+    with matplotlib.rc_context(cartography.style()):
+        fig = dict(maps.figures(run.problem, run.plan, run.summary))["catchments_g1_3"]
+        texts = {t.get_text() for t in fig.findobj(Text)}
+        fig.savefig(tmp_path / "map.png", dpi=60)
+    assert "就近划片范围（1所学校）" in texts and "就近入学的村（居）（1个）" in texts  # T's school S1 only
+    with Image.open(tmp_path / "map.png") as im:
+        px = np.asarray(im.convert("RGB")).astype(int)
+    zone = np.array([int(maps.ZONE_COLOUR[i : i + 2], 16) for i in (1, 3, 5)])
+    assert (np.abs(px - zone).max(axis=2) <= 12).sum() > 20
