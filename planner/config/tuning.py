@@ -399,7 +399,7 @@ class AlternativesTuning(_Group):
         ),
     )
     polish_share: float = Field(
-        0.3,
+        0.15,
         ge=0.0,
         lt=1.0,
         description="the layout found is fixed and its cost lowered in this share of the time (the rest searches)",
