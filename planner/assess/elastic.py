@@ -242,12 +242,9 @@ def _relaxation(
             "over_10k_yuan": round(size, 1),
             "message": f"{label} {limit:,.0f} (10k yuan): needs {limit + size:,.0f}{pct}",
         }
-    if fam in GROUP_FAMILIES_ZONES:
+    if GROUP_OF[fam] == "zones":
         return _zone_relaxation(problem, s, size)
     return _site_relaxation(problem, s, size, after)
-
-
-GROUP_FAMILIES_ZONES = FAMILIES["zones"]
 
 
 def _zone_relaxation(problem: Problem, s: Slack, size: float) -> dict:

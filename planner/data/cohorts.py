@@ -59,10 +59,12 @@ def village_kinds(raw: pd.DataFrame, file: str, s: Scenario, errors: Collector) 
     """The ``kind`` column in English (Chinese names accepted); all ``village`` if absent
     (an issue when the projection's rates or the nearest zone need it)."""
     ids = raw["village_id"].astype(str).str.strip().to_numpy()
-    if "kind" not in raw.columns and s.policy.nearest_zone is not None:
-        f, line = locate_key(s, "policy", "nearest_zone")
-        errors.add(f, f"policy.nearest_zone needs a 'kind' column ({', '.join(VILLAGE_KINDS)}) in {file}", line=line)
     if "kind" not in raw.columns:
+        if s.policy.nearest_zone is not None:
+            f, line = locate_key(s, "policy", "nearest_zone")
+            errors.add(
+                f, f"policy.nearest_zone needs a 'kind' column ({', '.join(VILLAGE_KINDS)}) in {file}", line=line
+            )
         p = s.projection
         by_kind = p is not None and (any(k != "village" for k in p.migration_per_year) or p.urbanisation_per_year > 0)
         if by_kind:

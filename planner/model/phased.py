@@ -34,31 +34,14 @@ import pulp
 
 from planner.config.scenario import PhaseConfig
 from planner.data.problem import Problem
+from planner.model.build import LAYOUT_FAMILIES
 from planner.model.core import Builder, CostVector, Model, cost_vector, expr
 from planner.model.costs import cost_expressions, set_objective
-from planner.model.families import (
-    add_areas,
-    add_assign_all,
-    add_assign_open,
-    add_classes,
-    add_enrolment,
-    add_one_type,
-    add_school_cap,
-    add_targets,
-)
+from planner.model.families import add_areas, add_targets
 from planner.model.standards import add_area_shortfalls, add_shortfall_penalty, add_standard_investments
 from planner.model.variables import open_table, pair_table
-from planner.model.zones import add_nearest_zone
 
-BLOCK_FAMILIES = (
-    add_one_type,
-    add_assign_all,
-    add_assign_open,
-    add_enrolment,
-    add_classes,
-    add_school_cap,
-    add_nearest_zone,
-)
+BLOCK_FAMILIES = tuple(f for f in LAYOUT_FAMILIES if f not in (add_areas, add_targets))
 """The single-year families every phase's block holds (areas and targets follow, phase-aware)."""
 
 

@@ -98,3 +98,8 @@ DIRECTION_ZH = {
     "fewer-boarders": "少寄宿生",
 }
 """Where an alternative near the best plan goes (``planner alternatives --direction``)."""
+
+BUILT_ZH = {True: "建设", False: "不建"}
+"""Whether the plan builds a project (``projects.csv``'s ``built``)."""
+OPTIONAL_ZH = {True: "可选", False: "必建"}
+"""A project the plan may leave out, or one it must build."""

@@ -24,7 +24,16 @@ from planner.assess.decode import Plan
 from planner.data.problem import Problem
 from planner.domain import TYPES
 from planner.outputs.figures import summary_rows
-from planner.outputs.labels import BAND_ZH, BUDGET_SCOPE_ZH, COST_ZH, DIRECTION_ZH, STATUS_ZH, type_label
+from planner.outputs.labels import (
+    BAND_ZH,
+    BUDGET_SCOPE_ZH,
+    BUILT_ZH,
+    COST_ZH,
+    DIRECTION_ZH,
+    OPTIONAL_ZH,
+    STATUS_ZH,
+    type_label,
+)
 from planner.outputs.maps import figures, map_names, source_line, style
 from planner.outputs.phasesheet import digits, phase_table
 from planner.outputs.workbook import layout_columns, layout_table
@@ -231,8 +240,8 @@ def _projects_html(plan: Plan) -> str:
         return ""
     rows = "".join(
         f"<tr><td>{_esc(r.name)}</td><td>{_esc(COST_ZH.get(r.category, r.category))}</td>"
-        f"<td>{_num(r.cost_10k_yuan, 1)}</td><td>{'可选' if r.optional else '必建'}</td>"
-        f"<td>{'建设' if r.built else '不建'}</td></tr>"
+        f"<td>{_num(r.cost_10k_yuan, 1)}</td><td>{OPTIONAL_ZH[bool(r.optional)]}</td>"
+        f"<td>{BUILT_ZH[bool(r.built)]}</td></tr>"
         for r in p.itertuples(index=False)
     )
     built = float(p.loc[p["built"], "cost_10k_yuan"].sum())

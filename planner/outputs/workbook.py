@@ -25,7 +25,16 @@ from planner.config.standards import INDICATORS
 from planner.data.problem import Problem
 from planner.domain import BANDS
 from planner.outputs.figures import summary_rows
-from planner.outputs.labels import COST_ZH, INDICATOR_ZH, LEVEL_ZH, STANDARD_STATUS_ZH, action_label, type_label
+from planner.outputs.labels import (
+    BUILT_ZH,
+    COST_ZH,
+    INDICATOR_ZH,
+    LEVEL_ZH,
+    OPTIONAL_ZH,
+    STANDARD_STATUS_ZH,
+    action_label,
+    type_label,
+)
 from planner.outputs.phasesheet import write_phase_sheet
 
 LAYOUT_SHEET = "布局规划表"
@@ -206,14 +215,14 @@ def _write_projects(wb: xlsxwriter.Workbook, f: dict, projects: pd.DataFrame) ->
         ws.write_string(r, 0, p.name, f["text"])
         ws.write_string(r, 1, COST_ZH.get(p.category, p.category), f["text"])
         ws.write_number(r, 2, float(p.cost_10k_yuan), f["num1"])
-        ws.write_string(r, 3, "可选" if p.optional else "必建", f["text"])
+        ws.write_string(r, 3, OPTIONAL_ZH[bool(p.optional)], f["text"])
         ws.write_number(r, 4, float(p.value), f["num1"])
-        ws.write_string(r, 5, "建设" if p.built else "不建", f["text"])
+        ws.write_string(r, 5, BUILT_ZH[bool(p.built)], f["text"])
     n = len(projects)
     ws.write_string(n + 1, 0, "建设项目合计", f["tot_text"])
     costs, built = (f"{xl_rowcol_to_cell(1, c)}:{xl_rowcol_to_cell(n, c)}" for c in (2, 5))
     total = float(projects.loc[projects["built"], "cost_10k_yuan"].sum())
-    ws.write_formula(n + 1, 2, f'=SUMIF({built},"建设",{costs})', f["tot_num1"], total)
+    ws.write_formula(n + 1, 2, f'=SUMIF({built},"{BUILT_ZH[True]}",{costs})', f["tot_num1"], total)
 
 
 def _write_summary(wb: xlsxwriter.Workbook, f: dict, summary: dict, problem: Problem, title: str) -> None:

@@ -34,7 +34,7 @@ from planner.model.form import Form
 from planner.solve import backend
 from planner.solve.clock import Clock
 from planner.solve.direct import Context, solve_direct
-from planner.solve.repair import narrowed, placement, shared_rows
+from planner.solve.repair import free_pairs, narrowed, placement, shared_rows, site_job
 from planner.solve.status import Solution, SolveStatus
 
 
@@ -138,23 +138,14 @@ def site_partners(m: Model) -> dict[str, list[str]]:
     return {s: out.get(s, []) for s in sorted(set(m.open["site_id"]))}
 
 
-def free_among(m: Model, x: np.ndarray, sites: set[str]) -> np.ndarray:
-    """The columns a neighbourhood may change: its sites' own, and the pairs
-    among its sites of every village-band now at one of them."""
-    key, site, at = placement(m.pairs, x)
-    nb = np.isin(site, list(sites))
-    free = np.isin(key, key[at & nb]) & nb
-    mask = m.of_sites(sites)
-    mask[m.pairs["col"].to_numpy()] = free
-    return mask
-
-
 def neighbourhoods(m: Model, form: Form, ctx: Context, clock: Clock, start: np.ndarray) -> np.ndarray:
     """The large-neighbourhood search of the module docstring, from ``start``."""
     t = ctx.tuning.alternatives
     opts = ctx.options(clock)
     workers = backend.concurrency(opts)
-    shared = shared_rows(_with_form(m, form)) if workers > 1 else np.zeros(0, np.int64)
+    near = replace(m, form=form)  # the same columns, the cap row added
+    shared = shared_rows(near) if workers > 1 else np.zeros(0, np.int64)
+    nothing_fixed = (np.zeros(0, np.int64), np.zeros(0))
     partners = site_partners(m)
     seeds = list(np.random.default_rng(ctx.cfg.seed).permutation(list(partners)))
     x, size, improved = start.copy(), t.partners, False
@@ -167,12 +158,8 @@ def neighbourhoods(m: Model, form: Form, ctx: Context, clock: Clock, start: np.n
                 break
             hoods = _disjoint([{s, *partners[s][:size]} for s in seeds[i : i + workers]])
             rows = narrowed(form, shared, x, 1.0 / len(hoods)) if len(hoods) > 1 else {}
-            jobs = []
-            for sites in hoods:
-                free = free_among(m, x, sites)
-                vals = np.where(form.integer, np.round(x), x)
-                held = np.flatnonzero(~free)
-                jobs.append((form.fixed(held, vals[held]).with_rows(rows), free))
+            placed = placement(m.pairs, x)
+            jobs = [site_job(near, nothing_fixed, sites, free_pairs(placed, sites), rows, x) for sites in hoods]
             base = form.objective(x)
             outs = backend.solve_many(
                 [(f, x) for f, _ in jobs], opts.but(time_limit_s=min(t.site_seconds, clock.left()))
@@ -198,8 +185,3 @@ def _disjoint(hoods: list[set[str]]) -> list[set[str]]:
             out.append(h)
             taken |= h
     return out
-
-
-def _with_form(m: Model, form: Form) -> Model:
-    """``m`` reading ``form`` (the same columns, rows added at the end)."""
-    return replace(m, form=form)

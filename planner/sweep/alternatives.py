@@ -25,9 +25,9 @@ from planner.config.sources import load_scenario, locate_key
 from planner.display import RunDisplay
 from planner.errors import InputError, Issue
 from planner.outputs.labels import DIRECTION_ZH
-from planner.pipeline import Run, near_run, prepare, run_clock, solve_problem, with_solver
+from planner.pipeline import Run, near_run, solve_problem, with_solver
 from planner.solve.alternatives import Direction
-from planner.sweep.execute import Job, guarded
+from planner.sweep.execute import Job, guarded, prepared
 from planner.sweep.run import Cluster, connect
 
 
@@ -53,19 +53,18 @@ class Values:
     floors: dict | None
 
 
-def _scenario(path: str, spec: NearSpec) -> Scenario:
-    scen = with_solver(load_scenario(path), time_limit=spec.time_limit_s)
+def _scenario(job: Job, spec: NearSpec) -> Scenario:
+    """The job's scenario with the spec's time limit and solver threads."""
+    scen = with_solver(load_scenario(job.scenario), time_limit=spec.time_limit_s)
     return scen.model_copy(update={"solver": scen.solver.model_copy(update={"threads": spec.threads})})
 
 
-def best_task(path: str, job: Job, spec: NearSpec) -> tuple[dict, Values | None]:
+def best_task(job: Job, spec: NearSpec) -> tuple[dict, Values | None]:
     """The best plan's run: its row and, with a plan, what the alternatives need."""
 
     def solve(show: RunDisplay) -> Run:
-        scen = _scenario(path, spec)
-        clock = run_clock(scen)
-        clock.watch = show.watch
-        return solve_problem(prepare(scen, show.stage, clock=clock), show.stage, clock)
+        problem, clock = prepared(_scenario(job, spec), show)
+        return solve_problem(problem, show.stage, clock)
 
     row, run = guarded(job, solve)
     row.update({"set:direction": "最优方案", "set:slack": 0.0})
@@ -76,7 +75,7 @@ def best_task(path: str, job: Job, spec: NearSpec) -> tuple[dict, Values | None]
 
 
 def near_task(
-    path: str, job: Job, spec: NearSpec, direction: Direction, slack: float, earlier: list[tuple[dict, Values | None]]
+    job: Job, spec: NearSpec, direction: Direction, slack: float, earlier: list[tuple[dict, Values | None]]
 ) -> tuple[dict, Values | None]:
     """One alternative's run, after the runs it must differ from (the best first)."""
     plans = [p for _, p in earlier]
@@ -87,10 +86,7 @@ def near_task(
     known = [p for p in plans if p is not None]
 
     def solve(show: RunDisplay) -> Run:
-        scen = _scenario(path, spec)
-        clock = run_clock(scen)
-        clock.watch = show.watch
-        problem = prepare(scen, show.stage, clock=clock)
+        problem, clock = prepared(_scenario(job, spec), show)
         mine = {p.name: p.x for p in known}
         return near_run(problem, known[0].floors, mine, slack, direction, show.stage, clock)
 
@@ -139,7 +135,7 @@ def run_alternatives(
     tell("start", {"total": 1 + spec.count * len(spec.directions)})
     with connect(cluster) as client:
         tell("dashboard", {"link": client.dashboard_link, "workers": len(client.scheduler_info()["workers"])})
-        best = client.submit(best_task, path, job("best"), spec, key="near-best", pure=False)
+        best = client.submit(best_task, job("best"), spec, key="near-best", pure=False)
         futures = [best]
         for d in spec.directions:
             chain = [best]
@@ -147,7 +143,7 @@ def run_alternatives(
                 slack = spec.slack if d is Direction.DIFFER else spec.slack * k / spec.count
                 name = f"{d.value}-{k}"
                 before = chain if d is Direction.DIFFER else [best]
-                fut = client.submit(near_task, path, job(name), spec, d, slack, before, key=f"near-{name}", pure=False)
+                fut = client.submit(near_task, job(name), spec, d, slack, before, key=f"near-{name}", pure=False)
                 chain.append(fut)
                 futures.append(fut)
         rows: dict[str, dict] = {}

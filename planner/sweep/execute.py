@@ -12,7 +12,9 @@ from pathlib import Path
 
 from rich.console import Console
 
+from planner.config.scenario import Scenario
 from planner.config.sources import load_scenario
+from planner.data.problem import Problem
 from planner.display import RunDisplay
 from planner.domain import TYPES
 from planner.errors import InfeasibleError, PlannerError, ScenarioConflict
@@ -24,6 +26,7 @@ from planner.outputs.projection import write_projected
 from planner.outputs.report import write_report
 from planner.outputs.workbook import write_workbook
 from planner.pipeline import Run, prepare, run_clock, solve_phases, solve_problem
+from planner.solve.clock import Clock
 
 WRITERS = {
     "xlsx": (write_workbook,),
@@ -80,12 +83,17 @@ def run_job(job: Job) -> dict:
 
     def solve(show: RunDisplay) -> Run:
         scen = load_scenario(job.scenario)
-        clock = run_clock(scen)
-        clock.watch = show.watch
-        problem = prepare(scen, show.stage, clock=clock)
+        problem, clock = prepared(scen, show)
         return (solve_phases if scen.phases else solve_problem)(problem, show.stage, clock)
 
     return guarded(job, solve)[0]
+
+
+def prepared(scen: Scenario, show: RunDisplay) -> tuple[Problem, Clock]:
+    """The run's clock (watched by ``show``) and its problem, prepared within it."""
+    clock = run_clock(scen)
+    clock.watch = show.watch
+    return prepare(scen, show.stage, clock=clock), clock
 
 
 def guarded(job: Job, solve: Callable[[RunDisplay], Run]) -> tuple[dict, Run | None]:
