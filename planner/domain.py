@@ -61,13 +61,19 @@ INVESTMENT_COSTS: Final = ("equipment", "multimedia", "rooms", "teachers")
 
 COST_CATEGORIES: Final = (*CONSTRUCTION_COSTS, *INVESTMENT_COSTS)
 
-ACTIONS: Final = ("keep", "expand", "upgrade", "downgrade", "merge", "close", "new")
-"""What a plan does to a school (schools.csv ``action``)."""
+ACTIONS: Final = ("keep", "expand", "upgrade", "downgrade", "merge", "close", "new", "campus")
+"""What a plan does to a school (schools.csv ``action``); ``campus``: kept open
+at its type as a campus of another school (一校两区, ``campus_of``)."""
 
 UPGRADES: Final = frozenset(
     {("teaching_point", "primary"), ("primary", "nine_year"), ("junior", "nine_year"), ("teaching_point", "nine_year")}
 )
 """Type changes read as an upgrade; any other change of an open school is a downgrade."""
+
+
+def levels_of(school_type: str) -> tuple[str, ...]:
+    """The levels a type teaches (a nine-year school both)."""
+    return tuple(lv for lv in LEVELS if school_type in LEVEL_TYPES[lv])
 
 
 def serving_types(band: str, teaching_point_takes_g4_6: bool = False) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ import pandas as pd
 from planner.assess.balance import balance_floors
 from planner.assess.decode import Plan, decode
 from planner.assess.diagnose import diagnose
+from planner.assess.groups import group_candidates, group_summary, group_table
 from planner.assess.phases import decode_phased, phase_alone, rolled_problem
 from planner.assess.summary import summarise
 from planner.config.scenario import Scenario
@@ -30,12 +31,14 @@ from planner.data.problem import Problem
 from planner.data.travel import attach_distances
 from planner.errors import InfeasibleError, InputError, Interrupted, Issue, NoPlanInTime, ScenarioConflict
 from planner.model.build import build_model
+from planner.model.groups import build_group_model
 from planner.model.phased import build_phased_model
 from planner.projection.cohort import Projection
 from planner.projection.pupils import phase_problems, projection_of, with_projected_pupils
 from planner.solve.alternatives import Direction, decisions, solve_alternative
 from planner.solve.clock import Clock
 from planner.solve.direct import Context
+from planner.solve.groups import solve_groups
 from planner.solve.phased import solve_phased, start_from
 from planner.solve.rounding import guide_of
 from planner.solve.status import Solution, SolveStatus
@@ -188,7 +191,22 @@ def solve_problem(problem: Problem, progress: Progress = lambda s: None, clock: 
     run.summary["indicators"].update(solves=rounds, balance_floors=floors or {})
     if note:
         run.summary["warnings"].append(note)
-    return run
+    return with_groups(run, clock, progress)
+
+
+def with_groups(run: Run, clock: Clock, progress: Progress = lambda s: None) -> Run:
+    """The plan's school groups and rotation (``groups:``; the run unchanged without)."""
+    scen = run.problem.scenario
+    if scen.groups is None:
+        return run
+    progress("groups")
+    cand = group_candidates(run.problem, run.plan.schools)
+    model = build_group_model(cand, scen.groups)
+    sol = solve_groups(model, scen.solver, clock)
+    table = group_table(model, sol.values, cand, run.plan.schools)
+    figures = group_summary(table, cand, run.plan.schools, run.problem)
+    summary = {**run.summary, "groups": {**figures, "status": sol.status.value, "mip_gap": sol.gap}}
+    return Run(run.problem, replace(run.plan, groups=table), summary)
 
 
 def near_run(

@@ -1,7 +1,8 @@
 """Decode: read the solved variables into a :class:`Plan` of plain tables.
 
 The plan says, per existing school and opened candidate site, its type after
-the plan, the action (keep, expand, downgrade, upgrade, merge, close, new),
+the plan, the action (keep, expand, downgrade, upgrade, merge, close, new,
+campus: kept as a campus of the school in ``campus_of``),
 classes, pupils, boarders and added areas with their cost; per village and
 band, where the children go. Mergers are read off the solution: a closed
 school merges into the open school that takes most of its former pupils.
@@ -37,6 +38,7 @@ SCHOOL_COLUMNS = (
     "type_after",
     "action",
     "merged_into",
+    "campus_of",
     "classes_primary",
     "classes_junior",
     "pupils_g1_3",
@@ -67,6 +69,8 @@ class Plan:
     """A phased plan's catchments in every phase (``assignments.csv`` holds the last phase's)."""
     projects: pd.DataFrame | None = None
     """The scenario's projects outside the sites (``projects.csv``): each one's cost, category and whether built."""
+    groups: pd.DataFrame | None = None
+    """The school groups (``groups.csv``): each member, its core and the teachers they exchange a year."""
 
 
 def _types_after(m: Model, x: np.ndarray, problem: Problem) -> pd.Series:
@@ -116,14 +120,22 @@ def _merged_into(problem: Problem, assign: pd.DataFrame, after: pd.Series) -> pd
     return tot.drop_duplicates("former").set_index("former")["school_id"]
 
 
-def _action(before: str, after: str, kind: str, expanded: bool, merged: bool) -> str:
+def _action(before: str, after: str, kind: str, expanded: bool, merged: bool, campus: bool) -> str:
     if kind == "candidate":
         return "new"
+    if campus:
+        return "campus"
     if after == "closed":
         return "merge" if merged else "close"
     if after == before:
         return "expand" if expanded else "keep"
     return "upgrade" if (before, after) in UPGRADES else "downgrade"
+
+
+def campus_hosts(m: Model, x: np.ndarray) -> pd.Series:
+    """Each campus's host (``campus[s,h]`` at 1), by campus."""
+    on = {s: h for (s, h), c in m.campus.items() if x[c] > 0.5}
+    return pd.Series(on, dtype=object)
 
 
 def _site_costs(problem: Problem, after: pd.Series, added: pd.DataFrame) -> pd.DataFrame:
@@ -199,9 +211,12 @@ def decode(m: Model, problem: Problem, result: Solution, *, build_seconds: float
     )
     t = _identity(problem, after)
     t["merged_into"] = merged.reindex(sites.index).fillna("")
+    t["campus_of"] = campus_hosts(m, x).reindex(sites.index).fillna("")
     t["action"] = [
-        _action(b, a, k, e, bool(mi))
-        for b, a, k, e, mi in zip(sites["type_before"], after, sites["kind"], expanded, t["merged_into"])
+        _action(b, a, k, e, bool(mi), bool(c))
+        for b, a, k, e, mi, c in zip(
+            sites["type_before"], after, sites["kind"], expanded, t["merged_into"], t["campus_of"]
+        )
     ]
     t = pd.concat(
         [

@@ -65,6 +65,18 @@ def _projects(plan: Plan) -> dict | None:
     }
 
 
+def _campuses(problem: Problem, s: pd.DataFrame) -> dict | None:
+    """The campuses kept (一校两区) by type, each with its host (``campuses:``)."""
+    if problem.scenario.campuses is None:
+        return None
+    c = s[s["campus_of"] != ""]
+    return {
+        "count": int(len(c)),
+        "by_type": counts_by_type(c["type_after"]),
+        "hosts": dict(zip(c["school_id"], c["campus_of"])),
+    }
+
+
 def _operating(problem: Problem, plan: Plan) -> dict | None:
     """The plan's running costs a year and over the horizon, against today's
     schools teaching the same pupils, each village-band at its school today
@@ -86,7 +98,7 @@ def summarise(problem: Problem, plan: Plan) -> dict:
     """The run's summary.json content (indicators are added by the assessment of standards)."""
     scen, res, s = problem.scenario, plan.result, plan.schools
     before = counts_by_type(problem.schools["type_before"])
-    after = counts_by_type(s["type_after"])
+    after = counts_by_type(s.loc[s["campus_of"] == "", "type_after"])  # a campus counts in its host
     pupils = {b: round(float(problem.villages[f"pupils_{b}"].sum()), 3) for b in BANDS}
     board = plan.assignments[plan.assignments["boards"]].groupby("band")["pupils"].sum()
     boarders = {**_by_band(board), "total": round(float(board.sum()), 3)}
@@ -112,6 +124,7 @@ def summarise(problem: Problem, plan: Plan) -> dict:
         "budget_10k_yuan": scen.budget.total_10k_yuan,
         "budget_covers": scen.budget.covers,
         "cost_budgeted_10k_yuan": round(scen.budget.budgeted(plan.cost_10k_yuan), 4),
+        "campuses": _campuses(problem, s),
         "projects": _projects(plan),
         "operating": _operating(problem, plan),
         "nearest_zone": zone_shares(problem, plan.schools, plan.assignments),

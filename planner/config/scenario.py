@@ -11,43 +11,28 @@ negative budget) is bad input, not an infeasible scenario.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, Optional, TypeAlias
+from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from planner.config.programme import CampusConfig, GroupsConfig, OperatingConfig, ProjectConfig
 from planner.config.projection import ProjectionConfig, VillageKind
 from planner.config.tuning import SolveTuning
+from planner.config.types import (
+    Band,
+    Category,
+    Count,
+    Level,
+    NonNegative,
+    Positive,
+    PositiveCount,
+    SchoolType,
+    TypeOrClosed,
+    _Frozen,
+)
 from planner.domain import AREA_KINDS, BANDS, CONSTRUCTION_COSTS
 
-if TYPE_CHECKING:  # keys the code looks up by plain strings (a band, a level, a type)
-    Band: TypeAlias = str
-    SchoolType: TypeAlias = str
-    TypeOrClosed: TypeAlias = str
-    Level: TypeAlias = str
-    Category: TypeAlias = str
-else:  # validated against the vocabulary when a scenario is read
-    Band = Literal["g1_3", "g4_6", "g7_9"]
-    SchoolType = Literal["teaching_point", "primary", "junior", "nine_year"]
-    TypeOrClosed = Literal["teaching_point", "primary", "junior", "nine_year", "closed"]
-    Level = Literal["primary", "junior"]
-    Category = Literal[
-        "teaching", "living", "sports", "new_build", "upgrade", "land", "equipment", "multimedia", "rooms", "teachers"
-    ]
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-Positive = Annotated[float, Field(gt=0)]
-"""A number above zero (a limit, a rate that divides)."""
-NonNegative = Annotated[float, Field(ge=0)]
-"""A number of zero or more (an area, a cost, a weight)."""
-Count = Annotated[int, Field(ge=0)]
-"""A whole number of zero or more."""
-PositiveCount = Annotated[int, Field(ge=1)]
-"""A whole number of one or more (a cap)."""
-Share = Annotated[float, Field(ge=0, le=1)]
+__all__ = ["CampusConfig", "GroupsConfig", "OperatingConfig", "ProjectConfig", "Scenario"]
 
 
 class LayerRef(_Frozen):
@@ -293,38 +278,6 @@ class PhaseConfig(_Frozen):
         return (r, r) if isinstance(r, int) else (r.min, r.max)
 
 
-class ProjectConfig(_Frozen):
-    """A project outside the sites (教师周转房, a training centre, IT renewal): its
-    cost falls in a cost category and uses the budget that covers it; a fixed
-    project is always built, an optional one when its ``value`` outweighs its cost."""
-
-    name: str = Field(..., min_length=1)
-    cost_10k_yuan: float = Field(..., ge=0)
-    category: Category
-    optional: bool = False
-    value: float = Field(0.0, ge=0, description="an optional project's worth if built, in pupil-km equivalents")
-
-
-class OperatingConfig(_Frozen):
-    """Annual running costs over a horizon (seeds 000, 004): public funds per
-    pupil, a village primary or teaching point under ``min_funded_pupils``
-    funded as that many; teacher salaries by the staffing norms
-    (``indicators.pupils_per_teacher``, whole teachers per level at each school);
-    boarding per boarder. Reported per school and against today's layout; with
-    ``in_objective`` the part a layout changes (the floor's top-up and boarding)
-    counts ``horizon_years`` times at ``objective.per_10k_yuan``."""
-
-    horizon_years: int = Field(10, ge=1)
-    funds_yuan_per_pupil: dict[Level, NonNegative] = Field(
-        {"primary": 23500.0, "junior": 29000.0}, description="a year (Baoshan 2018, seed 004)"
-    )
-    min_funded_pupils: int = Field(100, ge=0, description="smaller schools of floored_types are funded as this many")
-    floored_types: tuple[SchoolType, ...] = ("teaching_point", "primary")
-    salary_10k_yuan_per_teacher: float = Field(0.0, ge=0, description="a year; the county's own figure")
-    boarding_yuan_per_boarder: float = Field(0.0, ge=0, description="a year; the county's own figure")
-    in_objective: bool = False
-
-
 class SolverConfig(_Frozen):
     """Which solver, for how long, how close; ``tuning`` holds every knob of the strategy."""
 
@@ -360,6 +313,8 @@ class Scenario(_Frozen):
     fixed: dict[str, TypeOrClosed] = {}
     projects: tuple[ProjectConfig, ...] = Field((), description="projects outside the sites that use the budget")
     operating: Optional[OperatingConfig] = Field(None, description="annual running costs over a horizon")
+    groups: Optional[GroupsConfig] = Field(None, description="school groups and teacher rotation (集团化办学)")
+    campuses: Optional[CampusConfig] = Field(None, description="schools kept as campuses of another (一校两区)")
     projection: Optional[ProjectionConfig] = Field(
         None, description="project the target year's pupils from a base year's grades and births"
     )
@@ -414,6 +369,10 @@ class Scenario(_Frozen):
             raise ValueError("projects: a phased plan takes no projects yet; plan them in the target year's scenario")
         if self.operating is not None and self.operating.in_objective and self.phases:
             raise ValueError("operating.in_objective: a phased plan reports running costs but cannot weigh them yet")
+        if self.phases and (self.groups is not None or self.campuses is not None):
+            raise ValueError(
+                "groups, campuses: a phased plan takes neither yet; form them in the target year's scenario"
+            )
         return self
 
     def target_bounds(self, t: str) -> tuple[int | None, int | None]:

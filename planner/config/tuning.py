@@ -406,6 +406,14 @@ class AlternativesTuning(_Group):
     )
 
 
+class GroupsTuning(_Group):
+    """The school groups' model, solved after the layout (:mod:`planner.assess.groups`)."""
+
+    seconds: float = Field(
+        10.0, gt=0.0, description="its time limit, even past the run's (a county's groups solve in well under a second)"
+    )
+
+
 class SolveTuning(_Group):
     """Every knob of the solve strategy; ``solver.tuning`` in a scenario."""
 
@@ -420,6 +428,7 @@ class SolveTuning(_Group):
     travel: TravelTuning = TravelTuning()
     phased: PhasedTuning = PhasedTuning()
     alternatives: AlternativesTuning = AlternativesTuning()
+    groups: GroupsTuning = GroupsTuning()
 
 
 def describe(tuning: SolveTuning) -> list[str]:

@@ -57,13 +57,19 @@ class Cohorts:
 
 def village_kinds(raw: pd.DataFrame, file: str, s: Scenario, errors: Collector) -> pd.Series:
     """The ``kind`` column in English (Chinese names accepted); all ``village`` if absent
-    (an issue when the projection's rates or the nearest zone need it)."""
+    (an issue when the projection's rates, the nearest zone or the groups need it)."""
     ids = raw["village_id"].astype(str).str.strip().to_numpy()
     if "kind" not in raw.columns:
         if s.policy.nearest_zone is not None:
             f, line = locate_key(s, "policy", "nearest_zone")
             errors.add(
                 f, f"policy.nearest_zone needs a 'kind' column ({', '.join(VILLAGE_KINDS)}) in {file}", line=line
+            )
+        g = s.groups
+        if g is not None and (g.core_kinds or g.members == "rural"):
+            f, line = locate_key(s, "groups")
+            errors.add(
+                f, f"groups by kind of place need a 'kind' column ({', '.join(VILLAGE_KINDS)}) in {file}", line=line
             )
         p = s.projection
         by_kind = p is not None and (any(k != "village" for k in p.migration_per_year) or p.urbanisation_per_year > 0)

@@ -326,7 +326,7 @@ def load_problem(scenario: Scenario | str | Path) -> Problem:
     villages = None
     if "villages" in raw:
         villages = _villages_frame(raw["villages"], crs, file["villages"], boundary, errors, projected=projected)
-        if s.policy.nearest_zone is not None:
+        if s.policy.nearest_zone is not None or _groups_need_kinds(s):
             villages = villages.assign(kind=village_kinds(raw["villages"], file["villages"], s, errors).to_numpy())
     schools = _schools_frame(raw["schools"], crs, file["schools"], boundary, errors) if "schools" in raw else None
     cands = None
@@ -369,3 +369,9 @@ def load_problem(scenario: Scenario | str | Path) -> Problem:
         cohorts=cohorts,
         warnings=(*(book.warnings if book is not None else ()), *(w for w in shifted if w)),
     )
+
+
+def _groups_need_kinds(s: Scenario) -> bool:
+    """Whether the school groups look at where schools stand (town, seat, village)."""
+    g = s.groups
+    return g is not None and (bool(g.core_kinds) or g.members == "rural")

@@ -259,3 +259,20 @@ def attach_distances(problem: Problem) -> Problem:
         ["band", "village_id", "distance_km", "site_id"], kind="stable"
     )
     return problem.with_pairs(pairs.reset_index(drop=True), tuple(warnings))
+
+
+def sites_within(problem: Problem, froms: pd.Index, tos: pd.Index, km: float) -> pd.DataFrame:
+    """Site pairs (``a`` in ``froms``, ``b`` in ``tos``, ``a != b``) at most
+    ``km`` apart along the straight line times ``travel.detour_factor``
+    (campuses to hosts, members to cores), sorted: ``a``, ``b``, ``distance_km``."""
+    detour = problem.scenario.travel.detour_factor
+    a, b = problem.sites.loc[froms, ["x", "y"]], problem.sites.loc[tos, ["x", "y"]]
+    if a.empty or b.empty:
+        return pd.DataFrame({"a": pd.Series(dtype=object), "b": pd.Series(dtype=object), "distance_km": []})
+    hits = cKDTree(b.to_numpy()).query_ball_point(a.to_numpy(), r=km * 1000.0 / detour + 1e-6)
+    ai = np.repeat(np.arange(len(a)), [len(h) for h in hits])
+    bi = np.fromiter((j for h in hits for j in h), dtype=np.int64, count=len(ai))
+    d = np.hypot(*(a.to_numpy()[ai] - b.to_numpy()[bi]).T) / 1000.0 * detour
+    out = pd.DataFrame({"a": a.index.to_numpy()[ai], "b": b.index.to_numpy()[bi], "distance_km": d})
+    out = out[(out["a"] != out["b"]) & (out["distance_km"] <= km + 1e-9)]
+    return out.sort_values(["a", "b"], kind="stable").reset_index(drop=True)

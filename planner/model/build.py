@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 
 from planner.data.problem import Problem
+from planner.model.campuses import add_campuses
 from planner.model.core import Builder, Model
 from planner.model.costs import add_budget, add_operating, add_projects, cost_expressions, set_objective
 from planner.model.families import (
@@ -31,6 +32,7 @@ LAYOUT_FAMILIES = (
     add_classes,
     add_school_cap,
     add_areas,
+    add_campuses,
     add_targets,
     add_nearest_zone,
 )

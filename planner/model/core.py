@@ -59,6 +59,7 @@ class Builder:
         self.standards: dict[Key, pulp.LpVariable] = {}
         self.moved: dict[Key, pulp.LpVariable] = {}
         self.projects: dict[str, pulp.LpVariable] = {}
+        self.campus: dict[Key, pulp.LpVariable] = {}
         self.cost: dict[str, pulp.LpAffineExpression] = {}
         self.objective = pulp.LpAffineExpression()
         self.allow_shortfalls = True
@@ -169,6 +170,7 @@ class Builder:
             standards=_columns(self.standards),
             moved=_columns(self.moved),
             projects=_columns(self.projects),
+            campus=_columns(self.campus),
             rows=MappingProxyType(dict(self.row_keys)),
             cost=MappingProxyType(costs),
             col_site=np.array(sites, dtype=object),
@@ -232,6 +234,8 @@ class Model:
     moved: Mapping[Key, int]
     projects: Mapping[str, int]
     """An optional project's ``project[name]`` (1: built), by name."""
+    campus: Mapping[Key, int]
+    """``campus[s,h]`` (1: school ``s`` is a campus of ``h``), by (campus, host)."""
     rows: Mapping[tuple[str, Key], int]
     cost: Mapping[str, CostVector]
     col_site: np.ndarray

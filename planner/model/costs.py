@@ -96,7 +96,7 @@ def add_budget(b: Builder, problem: Problem) -> None:
 def set_objective(b: Builder, problem: Problem) -> None:
     """Pupil-km + weight x cost + weights x boarders by band + weight x pupils
     moved from their current school - the value of the optional projects built
-    (all in pupil-km equivalents)."""
+    + the campuses' penalty (all in pupil-km equivalents)."""
     w = problem.scenario.objective
     p = b.pairs
     coef = w.pupil_km * p["pupils"] * p["distance_km"]
@@ -108,6 +108,9 @@ def set_objective(b: Builder, problem: Problem) -> None:
         obj += w.per_pupil_moved * moved_pupils(b, problem)
     value = {p.name: p.value for p in problem.scenario.projects}
     obj -= pulp.lpSum(value[name] * y for name, y in b.projects.items())
+    cc = problem.scenario.campuses
+    if cc is not None and cc.penalty:
+        obj += cc.penalty * pulp.lpSum(b.campus.values())
     b.objective = obj
 
 

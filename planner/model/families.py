@@ -159,14 +159,16 @@ def add_areas(b: Builder, problem: Problem, prior: dict | None = None) -> None:
 
 
 def add_targets(b: Builder, problem: Problem) -> None:
-    """``target_count[type]``: open sites of each type equal the target, or
-    lie within its range (``target_min``, ``target_max``)."""
-    scen = problem.scenario
+    """``target_count[type]``: open sites of each type, less the campuses of
+    that type (counted in their host), equal the target, or lie within its
+    range (``target_min``, ``target_max``)."""
+    scen, before = problem.scenario, problem.sites["type_before"]
     for t in TYPES:
         lo, hi = scen.target_bounds(t)
         if lo is None and hi is None:
             continue
-        e = expr(b.open.loc[b.open["type"] == t, "var"])
+        campuses = [c for (s, _), c in b.campus.items() if before[s] == t]
+        e = expr(b.open.loc[b.open["type"] == t, "var"]) - pulp.lpSum(campuses)
         if lo is not None and lo == hi:
             b.add("target_count", (t,), e == lo)
             continue

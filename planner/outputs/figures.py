@@ -1,7 +1,8 @@
 """The plan's figures against its targets, limits and budget: the rows of
 plan.xlsx's 汇总 sheet and of the report's table (group, item, plan value,
 target or limit, met): the solve, school counts and actions, costs and
-added areas, running costs, nearest-zone shares, pupils and trips."""
+added areas, running costs, nearest-zone shares, campuses and school groups,
+pupils and trips."""
 
 from __future__ import annotations
 
@@ -124,6 +125,40 @@ def _zone_rows(summary: dict) -> list[Row]:
     return rows
 
 
+def _group_rows(summary: dict, problem: Problem | None) -> list[Row]:
+    """Campuses kept (一校两区) and the school groups with their teacher rotation (集团化办学, 交流轮岗)."""
+    rows: list[Row] = []
+    c = summary.get("campuses")
+    if c:
+        rows.append(("一校两区", "保留为校区（所，计入所属学校）", c["count"], "", ""))
+    g = summary.get("groups")
+    if not g:
+        return rows
+    cfg = problem.scenario.groups if problem is not None else None
+    group = "集团化办学"
+    rows += [
+        (group, "教育集团（个）", g["groups"], "", ""),
+        (group, "成员校（所）", g["members"], "", ""),
+        (group, "无核心校可带的学校（所）", len(g["alone"]), 0, MET[not g["alone"]]),
+        (group, "每年交流轮岗教师（人，核心校与成员校各派）", g["teachers_exchanged_per_year"], "", ""),
+        (group, "其中核心校派出骨干教师（人）", g["backbone_sent_per_year"], "", ""),
+    ]
+    share = g.get("rotating_share")
+    if share is not None:
+        need = None if cfg is None else 100 * cfg.rotation_share
+        label = f"交流轮岗教师占符合条件教师（%，{g['eligible_teachers']:,.0f}人）"
+        rows.append(
+            (
+                group,
+                label,
+                round(100 * share, 2),
+                "" if need is None else f">= {need:g}",
+                "" if need is None else MET[100 * share >= need - 1e-9],
+            )
+        )
+    return rows
+
+
 def summary_rows(summary: dict, problem: Problem | None = None) -> list[Row]:
     """The rows of the 汇总 sheet and the report: solve, school counts and
     actions, costs against the budget, added areas, running costs, pupils, trips."""
@@ -132,5 +167,6 @@ def summary_rows(summary: dict, problem: Problem | None = None) -> list[Row]:
         *_cost_rows(summary, problem),
         *_operating_rows(summary),
         *_zone_rows(summary),
+        *_group_rows(summary, problem),
         *_pupil_and_trip_rows(summary, problem),
     ]

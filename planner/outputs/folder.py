@@ -159,7 +159,7 @@ def clear_leftovers(out: Path) -> None:
 
 def write_core(problem: Problem, plan: Plan, summary: dict, folder: Path) -> None:
     """summary.json, schools.csv, assignments.csv (phases.csv and phase_assignments.csv of a phased
-    plan, projects.csv of one with projects) and manifest.json."""
+    plan, projects.csv of one with projects, groups.csv of one with groups) and manifest.json."""
     write_json(folder / "summary.json", summary)
     plan.schools.to_csv(folder / "schools.csv", index=False, encoding="utf-8")
     plan.assignments.to_csv(folder / "assignments.csv", index=False, encoding="utf-8")
@@ -168,6 +168,8 @@ def write_core(problem: Problem, plan: Plan, summary: dict, folder: Path) -> Non
         plan.phase_assignments.to_csv(folder / "phase_assignments.csv", index=False, encoding="utf-8")
     if plan.projects is not None:
         plan.projects.to_csv(folder / "projects.csv", index=False, encoding="utf-8")
+    if plan.groups is not None:
+        plan.groups.to_csv(folder / "groups.csv", index=False, encoding="utf-8")
     write_json(folder / "manifest.json", manifest(problem, plan))
 
 

@@ -146,7 +146,8 @@ def schools_layer(problem: Problem, plan: Plan) -> gpd.GeoDataFrame:
     s["type_after_zh"] = s["type_after"].map(type_label)
     s["action_zh"] = [action_label(a, t) for a, t in zip(s["action"], s["type_after"])]
     names = s.set_index("school_id")["name"]
-    s["merged_into_name"] = s["merged_into"].map(lambda i: names.get(i, "") if i else "")
+    into = s["merged_into"].where(s["campus_of"] == "", s["campus_of"])  # a campus: its host
+    s["merged_into_name"] = into.map(lambda i: names.get(i, "") if i else "")
     geom = shapely.points(s[["x", "y"]].to_numpy(dtype=float))
     return gpd.GeoDataFrame(s, geometry=geom, crs=problem.crs)
 

@@ -20,6 +20,7 @@ ACTION_ZH: dict[str, str] = {
     "merge": "撤并",
     "close": "撤销",
     "new": "新建",
+    "campus": "并为校区",
 }
 """Actions (``action`` column of schools.csv)."""
 

@@ -5,7 +5,9 @@
   ringed, township boundaries and names, the county town;
 - ``catchments_g1_3`` / ``_g4_6`` / ``_g7_9``: the area each open school serves;
 - ``investments``: added teaching, living and sports area per school as
-  proportional circles.
+  proportional circles;
+- ``phases`` (a phased plan) and ``groups`` (school groups, campuses:
+  :mod:`planner.outputs.groupmap`).
 
 Every map carries a Chinese title, legend, scale bar, north arrow and source
 line, drawn from the run's own data only (no basemap, no network). Figures are
@@ -52,6 +54,7 @@ from planner.outputs.cartography import (
     type_handles,
 )
 from planner.outputs.gpkg import catchments, study_area
+from planner.outputs.groupmap import GROUP_MAP, group_map, has_group_map
 from planner.outputs.labels import AREA_ZH, BAND_ZH
 
 ZONE_COLOUR = "#b2182b"
@@ -65,8 +68,10 @@ CHANGE_MARKERS = (("new", "o", "新建"), ("closed", "X", "撤并、撤销"), ("
 
 
 def map_names(plan: Plan) -> tuple[str, ...]:
-    """The maps a plan gets: every plan :data:`MAP_NAMES`, a phased one also :data:`PHASE_MAP`."""
-    return (*MAP_NAMES, PHASE_MAP) if plan.phases is not None else MAP_NAMES
+    """The maps a plan gets: every plan :data:`MAP_NAMES`, a phased one also :data:`PHASE_MAP`,
+    one with groups or campuses also :data:`GROUP_MAP`."""
+    phased = (PHASE_MAP,) if plan.phases is not None else ()
+    return (*MAP_NAMES, *phased, *((GROUP_MAP,) if has_group_map(plan) else ()))
 
 
 def layout_map(problem: Problem, plan: Plan, summary: dict, area: shapely.Geometry, *, after: bool) -> Figure:
@@ -318,6 +323,8 @@ def figures(problem: Problem, plan: Plan, summary: dict):
     yield "investments", investment_map(problem, plan, summary, area)
     if plan.phases is not None:
         yield PHASE_MAP, phase_map(problem, plan, summary, area)
+    if has_group_map(plan):
+        yield GROUP_MAP, group_map(problem, plan, summary, area)
 
 
 def write_maps(problem: Problem, plan: Plan, summary: dict, folder: Path) -> None:

@@ -24,6 +24,7 @@ from planner.assess.decode import Plan
 from planner.data.problem import Problem
 from planner.domain import TYPES
 from planner.outputs.figures import summary_rows
+from planner.outputs.groupsheet import GROUP_HEADERS, group_rows
 from planner.outputs.labels import (
     BAND_ZH,
     BUDGET_SCOPE_ZH,
@@ -49,6 +50,7 @@ MAP_CAPTIONS = {
     "catchments_g7_9": f"图5 {BAND_ZH['g7_9']}学校服务范围",
     "investments": "图6 新增建设规模",
     "phases": "图7 分期实施（各阶段的新建、撤并和升降格）",
+    "groups": "图8 集团化办学与一校两区",
 }
 
 CSS = """
@@ -252,6 +254,40 @@ def _projects_html(plan: Plan) -> str:
     )
 
 
+def _blank(v: object) -> object:
+    """A missing number as an empty cell."""
+    return None if isinstance(v, float) and math.isnan(v) else v
+
+
+def _groups_html(plan: Plan, summary: dict) -> str:
+    """The school groups: each member, its core, the km between and the teachers they exchange a year."""
+    if plan.groups is None:
+        return ""
+    t = group_rows(plan.groups)
+    head = "".join(f"<th>{_esc(h)}</th>" for h, _, _ in GROUP_HEADERS)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td class='n'>{_num(_blank(getattr(r, c)), 1 if c == 'distance_km' else 0)}</td>"
+            if c in ("distance_km", "member_pupils", "teachers_exchanged", "backbone_sent")
+            else f"<td>{_esc(getattr(r, c))}</td>"
+            for _, c, _ in GROUP_HEADERS
+        )
+        + "</tr>"
+        for r in t.itertuples(index=False)
+    )
+    g = summary.get("groups", {})
+    share = g.get("rotating_share")
+    note = (
+        f"<p>{g.get('groups', 0)}个教育集团、{g.get('members', 0)}所成员校；核心校与成员校一对一交流，"
+        f"每年共{2 * g.get('teachers_exchanged_per_year', 0)}人"
+        + ("" if share is None else f"，占全县符合交流条件教师的{100 * share:.1f}%")
+        + f"；核心校每年派出骨干教师{g.get('backbone_sent_per_year', 0)}人。</p>"
+    )
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<h3>集团化办学与交流轮岗</h3>{note}<div class='wrap'>{table}</div>"
+
+
 def render_report(problem: Problem, plan: Plan, summary: dict, images: dict[str, str]) -> str:
     """The whole page as a string."""
     head = problem.scenario.title or problem.scenario.name
@@ -305,6 +341,7 @@ def render_report(problem: Problem, plan: Plan, summary: dict, images: dict[str,
 <h2>四、学校布局规划表</h2>
 {_layout_html(plan)}
 {_projects_html(plan)}
+{_groups_html(plan, summary)}
 {_phases_html(summary, plan, images)}
 <h2>五、提示与警告</h2>
 {warn_html}

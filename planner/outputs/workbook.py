@@ -25,6 +25,7 @@ from planner.config.standards import INDICATORS
 from planner.data.problem import Problem
 from planner.domain import BANDS
 from planner.outputs.figures import summary_rows
+from planner.outputs.groupsheet import write_group_sheet
 from planner.outputs.labels import (
     BUILT_ZH,
     COST_ZH,
@@ -89,7 +90,8 @@ def layout_table(plan: Plan) -> pd.DataFrame:
     s["type_before_zh"] = [("—" if t == "none" else type_label(t)) for t in s["type_before"]]
     s["type_after_zh"] = s["type_after"].map(type_label)
     s["action_zh"] = [action_label(a, t) for a, t in zip(s["action"], s["type_after"])]
-    s["merged_into_name"] = s["merged_into"].fillna("").map(lambda i: names.get(i, i) if i else "")
+    into = s["merged_into"].fillna("").where(s["campus_of"].fillna("") == "", s["campus_of"])  # a campus: its host
+    s["merged_into_name"] = into.map(lambda i: names.get(i, i) if i else "")
     s["classes"] = s["classes_primary"] + s["classes_junior"]
     s["pupils"] = s[[f"pupils_{b}" for b in BANDS]].sum(axis=1)
     if "phase" in s.columns:
@@ -312,4 +314,6 @@ def write_workbook(problem: Problem, plan: Plan, summary: dict, folder: Path) ->
     _write_standard(wb, f, problem, plan)
     if plan.projects is not None:
         _write_projects(wb, f, plan.projects)
+    if plan.groups is not None:
+        write_group_sheet(wb, f, plan.groups, summary.get("groups", {}))
     wb.close()

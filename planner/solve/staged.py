@@ -44,8 +44,8 @@ Fixing = tuple[np.ndarray, np.ndarray]
 
 
 def layout_fixing(m: Model, x: np.ndarray) -> Fixing:
-    """Every site decision (``open``) at its value in ``x``, rounded."""
-    cols = m.open["col"].to_numpy()
+    """Every site decision (``open``, and ``campus`` where a school may be one) at its value in ``x``, rounded."""
+    cols = np.concatenate([m.open["col"].to_numpy(), np.fromiter(m.campus.values(), np.int64, len(m.campus))])
     return cols, (x[cols] > 0.5).astype(float)
 
 

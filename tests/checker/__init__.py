@@ -28,6 +28,11 @@ What it re-derives:
   bought, added), the seven indicators per school and the county's
   pupil-weighted values and CVs in summary.json (``nine_year_split`` honoured);
 - the teacher and equipment pools, closures, the staff quota and hires;
+- campuses (一校两区: type kept, host open and near and teaching its levels, the
+  pair within the host's cap, counted once) and school groups (members by
+  today's standard or place, cores passing, reach, group sizes, the teachers
+  exchanged and backbone sent by the rounding rules within each core's, no
+  member alone beside a core with room);
 - every planned standard (areas, the five planned indicators, the staffing
   norm, music and art rooms): below it only where shortfalls are allowed and
   summary.json lists the gap at the cost to close it.
@@ -52,6 +57,7 @@ from tests.checker.layout import (
     _check_schools,
     _check_types,
 )
+from tests.checker.organisation import check_campuses, check_groups, counted
 from tests.checker.phases import check_phases
 from tests.checker.projection import check_projection_files, projected_span
 from tests.checker.standards import (
@@ -100,7 +106,9 @@ def check_run(folder: str | Path) -> list[str]:
     _check_staff_quota(scen, sites, schools, res, out)
     _check_standards(scen, schools, summary, res, out)
     _check_operating(scen, schools, summary, out)
-    counts = schools["type_after"].value_counts()
+    check_campuses(scen, sites, schools, summary, out)
+    check_groups(folder, scen, villages, sites, schools, summary, out)
+    counts = counted(schools)["type_after"].value_counts()
     for t in TEACHES:
         if summary["counts_after"][t] != int(counts.get(t, 0)):
             out.append(f"summary: counts_after {t} {summary['counts_after'][t]} != schools.csv {int(counts.get(t, 0))}")

@@ -56,6 +56,7 @@ TEXT_COLUMNS = (
     "type_after",
     "action",
     "merged_into",
+    "campus_of",
     "standard_status",
 )
 

@@ -262,7 +262,7 @@ def _check_types(scen, sites, schools, out):
         into = r.get("merged_into", "")
         if into and s["type_after"].get(into, "closed") == "closed":
             out.append(f"merged_into: {sid} merges into {into}, which is not an open school")
-    counts = s["type_after"].value_counts()
+    counts = s.loc[s.get("campus_of", pd.Series("", index=s.index)).fillna("") == "", "type_after"].value_counts()
     for t, target in scen.get("targets", {}).items():
         lo, hi = (target, target) if isinstance(target, int) else (target.get("min"), target.get("max"))
         n = int(counts.get(t, 0))

@@ -45,7 +45,7 @@ def test_headline_figures_table_and_captions(page, folder):
     assert f"{s['cost_10k_yuan']['total']:,.0f}" in page
     assert "学校布局规划表" in page and "T2学校" in page and "撤并" in page and "新建" in page
     for name, cap in MAP_CAPTIONS.items():
-        assert (cap in page) == (name != "phases"), name  # the phase map only for a phased plan
+        assert (cap in page) == (name not in ("phases", "groups")), name  # phases, groups: only where a plan has them
     assert page.count("小计</td>") == 2 and "全县合计" in page
 
 
