@@ -13,8 +13,8 @@ teaches every level it teaches.
 Rotation, a year: a school's eligible teachers are ``eligible_share`` of its
 teachers after the plan (rounded down). The core exchanges with each member,
 one for one, at least ``rotation_share`` of the member's eligible teachers
-(rounded up) and at most all of them; at least ``backbone_share`` of those
-the core sends are backbone teachers (rounded up); a core sends at most its
+(rounded up) and at most all of them; at least ``backbone_share`` of the
+teachers moving either way are backbone teachers the core sends (rounded up); a core sends at most its
 own eligible and eligible backbone teachers; and the county rotates, both
 ways, at least ``rotation_share`` of all its eligible teachers (rounded up)
 where the groups have room for it (the shortfall is reported).
@@ -159,6 +159,6 @@ def group_summary(t: pd.DataFrame, c: GroupCandidates, schools: pd.DataFrame, pr
         "rotating_needed_per_year": c.need,
         "rotating_short_per_year": max(0, c.need - 2 * sent),
         "rotating_share": round(2 * sent / eligible, 4) if eligible else None,
-        "backbone_share_of_sent": round(backbone / sent, 4) if sent else None,
+        "backbone_share": round(backbone / (2 * sent), 4) if sent else None,
         "member_pupil_km": round(float((placed["distance_km"] * placed["member_pupils"]).sum()), 3),
     }

@@ -51,8 +51,8 @@ class GroupsConfig(_Frozen):
     groups minimise the pupil-weighted km of members to their cores plus
     ``balance_weight`` per pupil of the largest group. Within a group the core
     exchanges teachers with each member every year (交流轮岗, seed 000): at least
-    ``rotation_share`` of the member's eligible teachers, of whom at least
-    ``backbone_share`` backbone teachers sent by the core; a core sends no more
+    ``rotation_share`` of the member's eligible teachers, and at least
+    ``backbone_share`` of the teachers moving are backbone teachers sent by the core; a core sends no more
     eligible or backbone teachers than it has."""
 
     members: Literal["short", "rural"] = Field(
@@ -67,7 +67,9 @@ class GroupsConfig(_Frozen):
     max_km: Positive = Field(30.0, description="member to core, straight line x travel.detour_factor")
     max_members: PositiveCount = 5
     rotation_share: Share = Field(0.10, description="of a member's eligible teachers, exchanged with the core a year")
-    backbone_share: Share = Field(0.20, description="of the teachers a core sends, backbone teachers (骨干教师)")
+    backbone_share: Share = Field(
+        0.20, description="of the teachers exchanged (both ways), backbone teachers the core sends (骨干教师)"
+    )
     eligible_share: Share = Field(1.0, description="teachers eligible to rotate (符合交流条件), the county's figure")
     balance_weight: NonNegative = Field(
         1.0, description="objective per pupil of the largest group, against one pupil-km of a member to its core"

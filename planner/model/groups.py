@@ -11,7 +11,8 @@ group). Rows: ``group_member[m]`` (each member joins one group or is alone),
 ``group_core[m,c]`` (only a leading core's), ``group_size[c]`` (at most
 ``max_members``), ``exchange_min[m,c]`` / ``exchange_max[m,c]`` (at least the
 member's ``send``, at most its ``eligible``, nothing unless it joins),
-``backbone_min[m,c]`` (at least ``backbone_share`` of the exchange),
+``backbone_min[m,c]`` (at least ``backbone_share`` of the teachers moving
+either way, all sent by the core),
 ``group_rotation[c]`` / ``group_backbone[c]`` (a core sends within its
 eligible and backbone teachers), ``rotation_county`` (both ways, at least
 ``need`` teachers, less ``rotation_short``), ``group_balance[c]``.
@@ -71,7 +72,7 @@ def add_groups(b: Builder, c: GroupCandidates, cfg: GroupsConfig) -> tuple[list[
         b.add("group_core", (m, k), j <= lead[k])
         b.add("exchange_min", (m, k), e >= float(mem.at[m, "send"]) * j)
         b.add("exchange_max", (m, k), e <= float(mem.at[m, "eligible"]) * j)
-        b.add("backbone_min", (m, k), bb[(m, k)] >= cfg.backbone_share * e)
+        b.add("backbone_min", (m, k), bb[(m, k)] >= 2 * cfg.backbone_share * e)  # of the teachers moving both ways
     alone = {m: b.var("alone", (m,), upper=1.0) for m in mem.index}
     by_member = c.links.groupby("member", sort=True)["core"].apply(list).to_dict()
     for m in mem.index:

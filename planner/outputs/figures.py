@@ -143,6 +143,19 @@ def _group_rows(summary: dict, problem: Problem | None) -> list[Row]:
         (group, "每年交流轮岗教师（人，核心校与成员校各派）", g["teachers_exchanged_per_year"], "", ""),
         (group, "其中核心校派出骨干教师（人）", g["backbone_sent_per_year"], "", ""),
     ]
+    bb = g.get("backbone_share")
+    if bb is not None:
+        need_bb = None if cfg is None else 100 * cfg.backbone_share
+        met_bb = "" if need_bb is None else MET[100 * bb >= need_bb - 1e-9]
+        rows.append(
+            (
+                group,
+                "骨干教师占交流轮岗教师（%）",
+                round(100 * bb, 2),
+                "" if need_bb is None else f">= {need_bb:g}",
+                met_bb,
+            )
+        )
     share = g.get("rotating_share")
     if share is not None:
         need = None if cfg is None else 100 * cfg.rotation_share

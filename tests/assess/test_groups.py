@@ -55,7 +55,7 @@ def _brute(c: GroupCandidates, cfg: GroupsConfig) -> tuple[int, float]:
         ok = all(
             len(ms) <= cfg.max_members
             and m.loc[ms, "send"].sum() <= c.cores.at[k, "eligible"]
-            and sum(math.ceil(cfg.backbone_share * m.at[i, "send"] - 1e-9) for i in ms) <= c.cores.at[k, "backbone"]
+            and sum(math.ceil(2 * cfg.backbone_share * m.at[i, "send"] - 1e-9) for i in ms) <= c.cores.at[k, "backbone"]
             for k, ms in use.items()
         )
         if not ok:
@@ -63,7 +63,7 @@ def _brute(c: GroupCandidates, cfg: GroupsConfig) -> tuple[int, float]:
         largest = max((c.cores.at[k, "pupils"] + m.loc[ms, "pupils"].sum() for k, ms in use.items()), default=0.0)
         cost = sum(m.at[i, "pupils"] * km[(i, k)] for k, ms in use.items() for i in ms)
         cost += cfg.balance_weight * largest + sum(m.loc[ms, "send"].sum() for ms in use.values())
-        cost += sum(math.ceil(cfg.backbone_share * m.at[i, "send"] - 1e-9) for ms in use.values() for i in ms)
+        cost += sum(math.ceil(2 * cfg.backbone_share * m.at[i, "send"] - 1e-9) for ms in use.values() for i in ms)
         key = (sum(k is None for k in combo), float(cost))
         best = key if best is None or key < best else best
     assert best is not None
@@ -116,7 +116,7 @@ def test_the_group_model_finds_the_best_grouping(case):
     assert sol.objective - per_alone * alone == pytest.approx(cost, abs=1e-6)
     for (m, _k), x in exchange.items():
         assert x == c.members.at[m, "send"]
-        assert backbone[(m, _k)] == math.ceil(cfg.backbone_share * x - 1e-9)
+        assert backbone[(m, _k)] == math.ceil(2 * cfg.backbone_share * x - 1e-9)  # 20 % of those moving both ways
 
 
 def _pair(core_backbone: float, share: float):
@@ -129,18 +129,21 @@ def _pair(core_backbone: float, share: float):
 
 def test_the_county_need_raises_an_exchange_and_a_core_without_backbone_leads_none():
     """K (10 eligible, 3 backbone) and M (8 eligible) at 30 %: M exchanges at least ceil(2.4) = 3; the county
-    needs ceil(0.3 x 18) = 6 both ways, so 3 each way; the core sends ceil(0.6) = 1 backbone teacher.
+    needs ceil(0.3 x 18) = 6 both ways, so 3 each way; the core sends ceil(0.2 x 6) = 2 backbone teachers.
     With no backbone teacher at K, M stays alone and the county lacks all 6."""
     c, cfg = _pair(3.0, 0.3)
     sol, join, exchange, backbone = _solve(c, cfg)
-    assert join == {("M", "K")} and exchange == {("M", "K"): 3} and backbone == {("M", "K"): 1}
+    assert join == {("M", "K")} and exchange == {("M", "K"): 3} and backbone == {("M", "K"): 2}
     c, cfg = _pair(0.0, 0.3)
     sol, join, _, _ = _solve(c, cfg)
     per_short, per_alone = tier_weights(c, cfg)
     assert join == set() and sol.objective == pytest.approx(per_alone + 6 * per_short)
-    c, cfg = _pair(3.0, 0.5)  # the least (4) meets the need (ceil(9) = 9 both ways needs 5): 5 exchanged
+    c, cfg = _pair(3.0, 0.5)  # the least (4) misses the need (ceil(9) = 9 both ways needs 5): 5, 2 backbone
     _, _, exchange, backbone = _solve(c, cfg)
-    assert exchange == {("M", "K"): 5} and backbone == {("M", "K"): 1}
+    assert exchange == {("M", "K"): 5} and backbone == {("M", "K"): 2}
+    c, cfg = _pair(1.0, 0.3)  # 3 exchanged need 2 backbone: K's one leaves M alone
+    _, join, _, _ = _solve(c, cfg)
+    assert join == set()
 
 
 def _county(tmp_path, groups: dict):

@@ -163,7 +163,7 @@ def check_groups(folder: Path, scen, villages, sites, schools, summary, out):
         if not _fits(on.at[m, "type_after"], on.at[k, "type_after"]):
             out.append(f"groups: {k} ({on.at[k, 'type_after']}) does not teach {m}'s levels")
         least = math.ceil(cfg["rotation_share"] * eligible[m] - EPS)
-        if not least <= x <= eligible[m] or b < math.ceil(cfg["backbone_share"] * x - EPS):
+        if not least <= x <= eligible[m] or b < math.ceil(2 * cfg["backbone_share"] * x - EPS):
             out.append(f"rotation: {m} exchanges {x} (backbone {b}); rule {least}..{eligible[m]}, backbone >= 20 %")
         n, t, bb = load.get(k, [0, 0, 0])
         load[k] = [n + 1, t + x, bb + b]
@@ -181,7 +181,7 @@ def check_groups(folder: Path, scen, villages, sites, schools, summary, out):
         for k, (n, t, b) in room.items():
             near = _km(scen, site, m, k) / 1000.0 * detour <= cfg["max_km"] + 1e-9
             fits = _fits(on.at[m, "type_after"], on.at[k, "type_after"])
-            if fits and near and n >= 1 and t >= least and b >= math.ceil(cfg["backbone_share"] * least - EPS):
+            if fits and near and n >= 1 and t >= least and b >= math.ceil(2 * cfg["backbone_share"] * least - EPS):
                 out.append(f"groups: {m} is alone but core {k} within reach has room for it")
                 break
     county = _resources(sites, schools[schools["type_after"] != "closed"]).fillna(0.0)
@@ -191,7 +191,7 @@ def check_groups(folder: Path, scen, villages, sites, schools, summary, out):
         for r in placed.itertuples(index=False):
             x, b = int(r.teachers_exchanged), int(r.backbone_sent)
             _, t, bb = room.get(r.core_id, (0, 0, 0))
-            more_bb = math.ceil(cfg["backbone_share"] * (x + 1) - EPS) - b
+            more_bb = math.ceil(2 * cfg["backbone_share"] * (x + 1) - EPS) - b
             if x < eligible.get(r.member_id, 0) and t >= 1 and bb >= more_bb:
                 what = f"{r.core_id} and {r.member_id} could exchange more"
                 out.append(f"rotation: {2 * moved} of {need} teachers rotate, but {what}")
