@@ -87,8 +87,15 @@ def _explain(e: PlannerError, out_dir: Path, force: bool) -> None:
     err.print(f"error: {e}", highlight=False, markup=False, soft_wrap=True)
     err.print(format_diagnosis(d, reasons=False), highlight=False, markup=False, soft_wrap=True)
     try:
-        path = write_diagnosis(out_dir, d, force=force)
+        suggested = getattr(e, "suggested", None)
+        path = write_diagnosis(out_dir, d, force=force, suggested=suggested, writers=_writers())
         err.print(f"diagnosis written to {path}", highlight=False, soft_wrap=True)
+        if suggested is not None:
+            err.print(
+                f"suggested plan (the budget at {suggested[2]['budget_10k_yuan']:,.1f}) in {out_dir / 'suggested'}",
+                highlight=False,
+                soft_wrap=True,
+            )
     except (OSError, FolderExists, NotWritable) as w:
         err.print(f"diagnosis not written: {w}", highlight=False, soft_wrap=True)
     raise typer.Exit(e.exit_code)

@@ -88,6 +88,8 @@ class InfeasibleError(PlannerError):
 
     message: str
     diagnosis: dict | None = None
+    suggested: tuple | None = None
+    """Where the budget is short: (problem, plan, summary) of the plan at the budget's high end."""
     exit_code = 3
 
     def __str__(self) -> str:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from planner.assess.balance import balance_floors
 from planner.assess.decode import Plan, decode
-from planner.assess.diagnose import diagnose
+from planner.assess.diagnose import diagnose, diagnose_with_plan
 from planner.assess.groups import group_candidates, group_summary, group_table
 from planner.assess.phases import decode_phased, phase_alone, rolled_problem
 from planner.assess.summary import summarise
@@ -106,9 +106,9 @@ def _no_plan(problem: Problem, sol: Solution, clock: Clock, progress: Progress) 
             "allow more time with --time-limit or solver.time_limit_s."
         )
     progress("diagnose")
-    return InfeasibleError(
-        f"The solver proved scenario '{name}' infeasible after {sol.seconds:.1f} s.", diagnose(problem, clock)
-    )
+    d, rng = diagnose_with_plan(problem, clock)
+    suggested = None if rng is None else (rng.problem, rng.plan, rng.summary)
+    return InfeasibleError(f"The solver proved scenario '{name}' infeasible after {sol.seconds:.1f} s.", d, suggested)
 
 
 def _no_phased_plan(problems: list[Problem], sol: Solution, clock: Clock, progress: Progress) -> Exception:

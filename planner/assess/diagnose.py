@@ -18,6 +18,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from planner.assess.budget import BudgetRange, budget_range
 from planner.assess.decode import decode
 from planner.assess.elastic import (
     FAMILIES,
@@ -217,62 +218,72 @@ def _groups_present(problem: Problem) -> list[str]:
     return [g for g in FAMILIES if present[g]]
 
 
-def _alone(problem: Problem, groups: list[str], combined: dict, clock: Clock, relaxed: Problem, done: dict) -> dict:
+def _alone(problem: Problem, groups: list[str], clock: Clock, relaxed: Problem, done: dict) -> dict:
     """Each group relaxed by itself (``done``: groups already solved), the
-    groups left sharing the clock. When the combined diagnosis broke the
-    limits of one group only, that plan already shows the group is enough
-    alone, so it is not solved again."""
-    used = {r["group"] for r in combined.get("relaxations", [])}
+    groups left sharing the clock; in the order of ``groups``."""
     out = dict(done)
-    for i, g in enumerate(groups):
-        if g in out:
-            continue
-        if combined.get("feasible") and used == {g}:
-            out[g] = {**combined, "relaxed": [g], "from": "combined"}
-            continue
+    left = [g for g in groups if g not in out]
+    for i, g in enumerate(left):
         out[g] = elastic_solve(
-            problem, frozenset([g]), clock.part(f"{g} alone", 1.0 / (len(groups) - i)), relaxed=relaxed
+            problem, frozenset([g]), clock.part(f"{g} alone", 1.0 / (len(left) - i)), relaxed=relaxed
         )
-    return out
+    return {g: out[g] for g in groups if g in out}
 
 
 def diagnose(problem: Problem, clock: Clock, *, reasons: list[str] | None = None, stage: str = "solve") -> dict:
-    """The diagnosis of an infeasible scenario (``diagnosis.json``), within ``clock``.
+    """The diagnosis of an infeasible scenario (``diagnosis.json``), within ``clock``:
+    :func:`diagnose_with_plan` without its suggested plan."""
+    return diagnose_with_plan(problem, clock, reasons=reasons, stage=stage)[0]
 
-    ``combined`` relaxes every group at once; ``alone`` relaxes one group at a
-    time and says whether that group alone can make the scenario feasible.
-    Before them, :func:`budget_floor` proves by an LP how much budget any
-    plan needs at least. Where standards are hard, :func:`shortfall_solve`
-    then gets most of the time: it relaxes them as the plan itself would,
-    with the main solve, and names every gap. Then the budget alone is
-    solved, with half of what is left: "raise the budget to X" is the answer
-    a county can act on. The elastic solves are MIPs as hard as the plan's
-    own, so they may find no plan in time where the LP's floor and the
-    shortfall plan still answer. ``reasons`` are the checks' findings when
-    the conflict was found before solving.
+
+def diagnose_with_plan(
+    problem: Problem, clock: Clock, *, reasons: list[str] | None = None, stage: str = "solve"
+) -> tuple[dict, BudgetRange | None]:
+    """The diagnosis of an infeasible scenario (``diagnosis.json``) and, where
+    the budget is short, the suggested plan at the budget's high end.
+
+    First :func:`budget_floor` proves by an LP how much budget any plan needs
+    at least. Then the budget alone, as a proved range
+    (:func:`~planner.assess.budget.budget_range`): the floor, and the cheapest
+    plan found with only the budget relaxed, which is the suggested plan
+    ("raise the budget to X" is the answer a county can act on). Where
+    standards are hard, :func:`shortfall_solve` then gets most of what is
+    left: it relaxes them as the plan itself would, with the main solve, and
+    names every gap. Then each other group alone, its least relaxation found, and last
+    ``combined``, every group relaxed at once: one of many ways to a plan. The
+    elastic solves are MIPs as hard as the plan's own, so they may find no
+    plan in time where the floor, the range and the shortfall plan still
+    answer. ``reasons`` are the checks' findings when the conflict was found
+    before solving.
     """
     tuning = problem.scenario.solver.tuning.diagnosis
     groups = _groups_present(problem)
     relaxed = relaxed_problem(problem, tuning)
     floor = budget_floor(problem, clock.part("budget floor", tuning.floor_share)) if "budget" in groups else None
     first = {}
+    rng = None
+    if "budget" in groups and problem.scenario.budget.total_10k_yuan is not None:
+        low = (floor or {}).get("needed_at_least_10k_yuan")
+        rng = budget_range(problem, low, clock.part("budget range", tuning.range_share))
+        first["budget"] = rng.alone
+    elif "budget" in groups:  # category limits only: the elastic budget alone
+        part = clock.part("budget alone", tuning.range_share)
+        first["budget"] = elastic_solve(problem, frozenset(["budget"]), part, relaxed=relaxed)
     if "standards" in groups:  # which standards at which schools must give: names the schools
         soft = shortfall_solve(problem, clock.part("standards with priced gaps", tuning.shortfall_share))
         if soft is not None:
             first["standards"] = soft
-    if "budget" in groups:  # the plainest answer a county can act on: how much money would do
-        first["budget"] = elastic_solve(
-            problem, frozenset(["budget"]), clock.part("budget alone", 0.5), relaxed=relaxed
-        )
-    combined = elastic_solve(problem, frozenset(groups), clock.part("all groups at once", 0.5), relaxed=relaxed)
-    alone = _alone(problem, groups, combined, clock, relaxed, first)
+    rest = [g for g in groups if g not in first]
+    alone = _alone(problem, groups, clock.part("each group alone", len(rest) / (len(rest) + 1)), relaxed, first)
+    combined = elastic_solve(problem, frozenset(groups), clock, relaxed=relaxed)
     fixes = [g for g, a in alone.items() if a["feasible"]]
-    return {
+    d = {
         "scenario": problem.scenario.name,
         "status": "infeasible",
         "stage": stage,
         "reasons": list(reasons or []),
         "budget_floor": floor,
+        "budget_range": None if rng is None else rng.figures,
         "combined": combined,
         "alone": alone,
         "enough_alone": fixes,
@@ -284,6 +295,7 @@ def diagnose(problem: Problem, clock: Clock, *, reasons: list[str] | None = None
         },
         "seconds": round(clock.elapsed(), 2),
     }
+    return d, (rng if rng is not None and rng.plan is not None else None)
 
 
 def format_diagnosis(d: dict, *, reasons: bool = True) -> str:
@@ -295,9 +307,23 @@ def format_diagnosis(d: dict, *, reasons: bool = True) -> str:
     floor = d.get("budget_floor") or {}
     if floor.get("enough") is False:
         out.append(f"Proved: {floor['message']}.")
+    rng = d.get("budget_range") or {}
+    if rng.get("high_10k_yuan") is not None:
+        out.append(
+            f"Budget: {rng['message']}; the high end is {rng.get('high_is', 'the cheapest found')} with only the "
+            "budget relaxed (the suggested plan)."
+        )
+    for g, a in d.get("alone", {}).items():
+        if a.get("feasible"):
+            out.append(f"Relaxing {g} alone is enough: {_listing(a)}")
+        elif a.get("status") in ("infeasible", "unreachable"):
+            reach = " (some villages are out of reach)" if a["status"] == "unreachable" else ""
+            out.append(f"Relaxing {g} alone is not enough{reach}")
+        else:
+            out.append(f"Relaxing {g} alone: not settled in the time given ({a.get('status')})")
     comb = d.get("combined", {})
     if comb.get("feasible"):
-        out.append("Smallest relaxations that give a plan (all limits relaxable at once):")
+        out.append("One of many ways to a plan, every limit relaxable at once (the least total penalty found):")
         out += [f"  - {r['message']}" for r in comb["relaxations"]] or ["  - none needed (numerical trouble?)"]
     elif comb.get("status") == "unreachable":
         lost = comb["unreached"]
@@ -317,14 +343,6 @@ def format_diagnosis(d: dict, *, reasons: bool = True) -> str:
             f"Relaxing {groups} at once: {'still infeasible' if infeasible else 'no plan found in the time given'}"
             f"{'; check the fixed decisions, policy.moves and allow_new_builds' if infeasible else ''}."
         )
-    for g, a in d.get("alone", {}).items():
-        if a.get("feasible"):
-            out.append(f"Relaxing {g} alone is enough: {_listing(a)}")
-        elif a.get("status") in ("infeasible", "unreachable"):
-            reach = " (some villages are out of reach)" if a["status"] == "unreachable" else ""
-            out.append(f"Relaxing {g} alone is not enough{reach}")
-        else:
-            out.append(f"Relaxing {g} alone: not settled in the time given ({a.get('status')})")
     return "\n".join(out)
 
 

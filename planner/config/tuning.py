@@ -258,26 +258,29 @@ class WarmStartTuning(_Group):
 class DiagnosisTuning(_Group):
     """The diagnosis of a scenario with no plan (:mod:`planner.assess.diagnose`)."""
 
-    floor_share: float = Field(
-        0.5,
+    floor_share: float = Field(0.5, gt=0.0, le=1.0, description="of the diagnosis time, for the budget floor's LP")
+    range_share: float = Field(0.5, gt=0.0, lt=1.0, description="of the time after the floor, for the budget range")
+    range_first_share: float = Field(
+        0.75, gt=0.0, lt=1.0, description="of the budget range's time, for the plan with no budget limit (then cost)"
+    )
+    range_cost_weight: float = Field(
+        50.0,
         gt=0.0,
-        le=1.0,
-        description=("share of the diagnosis time for the budget floor's LP (it stops when solved)"),
+        description="that plan's weight per 10k yuan (pupil-km equivalents): high, near the cheapest plan, trips a "
+        "tie-break; low, the scenario's own trade-off and a wider range",
     )
     shortfall_share: float = Field(
         0.85,
         gt=0.0,
         le=1.0,
         description=(
-            "where standards are hard, share of the time left after the floor for the plan with priced gaps (the "
-            "answer that names the schools)"
+            "where standards are hard, share of the time left after the floor and the budget range for the plan "
+            "with priced gaps (the answer that names the schools)"
         ),
     )
     elastic_gap: float = Field(1e-4, ge=0.0, description="relative gap of the elastic MIPs")
     distance_factor: float = Field(
-        2.0,
-        ge=1.0,
-        description=("trips up to this multiple of a band's limit (or the limit plus distance_extra_km) may be used"),
+        2.0, ge=1.0, description="trips up to this multiple of a band's limit (or the limit plus distance_extra_km)"
     )
     distance_extra_km: float = Field(
         5.0, ge=0.0, description="km added to a band's limit, if more than the factor gives"
@@ -302,9 +305,7 @@ class DiagnosisTuning(_Group):
     penalty_classes_pct: float = Field(10.0, gt=0.0, description="penalty per 1 % of a site's max_classes exceeded")
     penalty_room_per_100_m2: float = Field(10.0, gt=0.0, description="penalty per 100 m² beyond the free site area")
     penalty_standard_pct: float = Field(
-        10.0,
-        gt=0.0,
-        description=("penalty per 1 % of the budget (or per 100 10k yuan) a standard's gap would cost to close"),
+        10.0, gt=0.0, description="penalty per 1 % of the budget (or per 100 10k yuan) a standard's gap costs to close"
     )
 
 

@@ -230,8 +230,30 @@ def atomic_folder(out: Path, fill: Callable[[Path], None], *, force: bool = Fals
     return out
 
 
-def write_diagnosis(out: Path, diagnosis: dict, *, force: bool = False) -> Path:
-    """An infeasible run's folder: ``diagnosis.json`` only, written atomically
-    like a run folder (so ``planner run`` never leaves half a folder)."""
-    atomic_folder(out, lambda tmp: write_json(tmp / "diagnosis.json", diagnosis), force=force)
+def write_diagnosis(
+    out: Path,
+    diagnosis: dict,
+    *,
+    force: bool = False,
+    suggested: tuple | None = None,
+    writers: tuple[Writer, ...] = (write_core,),
+) -> Path:
+    """An infeasible run's folder: ``diagnosis.json`` and, where the budget is
+    short, ``suggested/``, the run folder of the plan at the budget's high end
+    (``suggested``: its problem, plan and summary); written atomically like a
+    run folder (so ``planner run`` never leaves half a folder)."""
+
+    def fill(tmp: Path) -> None:
+        write_json(tmp / "diagnosis.json", diagnosis)
+        if suggested is not None:
+            problem, plan, summary = suggested
+            (tmp / SUGGESTED).mkdir()
+            for w in writers:
+                w(problem, plan, summary, tmp / SUGGESTED)
+
+    atomic_folder(out, fill, force=force)
     return Path(out) / "diagnosis.json"
+
+
+SUGGESTED = "suggested"
+"""The folder of an infeasible run's suggested plan (the budget at the high end of its range)."""

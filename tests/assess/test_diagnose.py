@@ -8,11 +8,12 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from planner.assess.diagnose import diagnose, format_diagnosis
+from planner.assess.diagnose import diagnose, diagnose_with_plan, format_diagnosis
 from planner.cli import app
 from planner.errors import InfeasibleError
 from planner.pipeline import prepare, run_scenario, solve_problem
 from planner.solve.clock import Clock
+from tests.checker import check_run
 from tests.factory import OFF, deep_merge, make_case, school, village
 
 # Two villages 7 km apart, each next to its own primary; g1_3 may not travel over 3 km.
@@ -66,6 +67,32 @@ def test_the_budget_needed_is_the_smallest_that_works(tmp_path):
     assert ok.summary["cost_10k_yuan"]["total"] <= need + 0.2
     with pytest.raises(InfeasibleError):
         run_scenario(_case(tmp_path / "short", {**scen, "budget": {"total_10k_yuan": need - 0.5}}))
+
+
+def test_the_budget_range_and_its_suggested_plan(tmp_path):
+    """Areas are linear in pupils: the LP floor and the cheapest plan are the same budget, so the range is
+    one figure (to the 0.1 above). ``planner run`` writes the plan at its high end as ``suggested/``, a run
+    folder with that budget, which the checker passes; its cost fits the budget it names."""
+    scen = {
+        "standards": {"enabled": True},
+        "indicators": {"enabled": False},
+        "targets": {"primary": 2},
+        "budget": {"total_10k_yuan": 10.0},
+    }
+    need = (4.5 * 3001 + 7.5 * 491) * 70 / 1e4
+    d, rng = diagnose_with_plan(prepare(_case(tmp_path, scen)), Clock(30))
+    r = d["budget_range"]
+    assert r["low_10k_yuan"] == pytest.approx(need, abs=0.1) and r["high_10k_yuan"] == pytest.approx(need, abs=0.11)
+    assert r["high_10k_yuan"] >= r["low_10k_yuan"] and d["alone"]["budget"]["range"] == r
+    assert rng is not None and rng.summary["cost_budgeted_10k_yuan"] <= r["high_10k_yuan"] + 1e-6
+    assert f"Budget: a plan needs between {r['low_10k_yuan']:,.1f} and {r['high_10k_yuan']:,.1f}" in format_diagnosis(d)
+    out = tmp_path / "run"
+    res = CliRunner().invoke(app, ["run", str(_case(tmp_path / "cli", scen)), "--out", str(out), "--quiet"])
+    assert res.exit_code == 3, res.output
+    assert sorted(p.name for p in out.iterdir()) == ["diagnosis.json", "suggested"]
+    s = json.loads((out / "suggested" / "summary.json").read_text(encoding="utf-8"))
+    assert s["budget_10k_yuan"] == pytest.approx(r["high_10k_yuan"]) and (out / "suggested" / "plan.xlsx").exists()
+    assert check_run(out / "suggested") == []
 
 
 def test_the_budget_floor_proves_when_no_budget_is_enough(tmp_path):
