@@ -70,7 +70,7 @@ def read_runs(folders: list[Path]) -> list[RunFolder]:
         try:
             summary = json.loads((f / "summary.json").read_text(encoding="utf-8"))
             schools = pd.read_csv(
-                f / "schools.csv", dtype={"school_id": str, "merged_into": str}, keep_default_na=False
+                f / "schools.csv", dtype={"school_id": str, "merged_into": str, "campus_of": str}, keep_default_na=False
             )
             assign = pd.read_csv(f / "assignments.csv", dtype={"village_id": str, "school_id": str})
         except (ValueError, OSError) as e:
@@ -85,15 +85,24 @@ def read_runs(folders: list[Path]) -> list[RunFolder]:
     return [RunFolder(f"{n}（{f.name}）" if n in dup else n, f, s, sc, a) for n, (f, s, sc, a) in zip(names, raw)]
 
 
+def _campus_of(sc: pd.DataFrame) -> pd.Series:
+    """Each school's host as a campus ('' if none; run folders before campuses have no column)."""
+    if "campus_of" not in sc.columns:
+        return pd.Series("", index=sc.index)
+    return sc["campus_of"].fillna("").astype(str)
+
+
 def _kpis(r: RunFolder) -> list[tuple[str, str, object]]:
     s, sc, a = r.summary, r.schools, r.assignments
     out: list[tuple[str, str, object]] = [
         ("求解", "求解状态", STATUS_ZH.get(str(s.get("status")), s.get("status"))),
         ("求解", "相对最优间隙（%）", None if s.get("mip_gap") is None else round(100 * s["mip_gap"], 3)),
     ]
+    campus = _campus_of(sc) != ""  # a campus counts in its host (一校两区)
     for t in TYPES:
-        out.append(("学校数（所）", f"规划{type_label(t)}", int((sc["type_after"] == t).sum())))
-    out.append(("学校数（所）", "规划学校合计", int((sc["type_after"] != "closed").sum())))
+        out.append(("学校数（所）", f"规划{type_label(t)}", int(((sc["type_after"] == t) & ~campus).sum())))
+    out.append(("学校数（所）", "规划学校合计", int(((sc["type_after"] != "closed") & ~campus).sum())))
+    out.append(("学校数（所）", "一校两区校区（计入所属学校）", int(campus.sum())))
     out.append(("学校数（所）", "撤并、撤销学校", int((sc["type_after"] == "closed").sum())))
     out.append(("学校数（所）", "新建学校", int((sc["action"] == "new").sum())))
     cost = s.get("cost_10k_yuan", {})
@@ -147,9 +156,12 @@ def _decision(row: pd.Series | None, names: dict[str, str]) -> tuple[str, str]:
     if row is None:
         return NOT_BUILT, NOT_BUILT
     t, act, into = row["type_after"], row["action"], str(row["merged_into"] or "")
+    host = str(row.get("campus_of", "") or "")
     label = f"{type_label(t)}（{action_label(act, t)}）" if t != "closed" else action_label(act, t)
-    if into:
-        label += f"→{names.get(into, into)}"
+    if into or host:
+        label += f"→{names.get(into or host, into or host)}"
+    if host:
+        t = f"{t}|campus:{host}"  # a campus of another host, or none, is another decision
     when = str(row.get("phase", "") or "")  # a phased run: the same change in another phase is another decision
     if when:
         label += f"［{when}］"

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from planner.config.scenario import Scenario
 from planner.model.campuses import host_types
+from planner.outputs.compare import decision_diff, kpi_table, read_runs
 from planner.outputs.folder import write_core, write_run_folder
 from planner.pipeline import prepare, solve_problem
 from tests.checker import check_run
@@ -96,3 +97,21 @@ def test_campuses_and_groups_are_refused_in_a_phased_plan():
         Scenario(**base, campuses={})
     with pytest.raises(ValidationError, match="groups"):
         Scenario(**base, groups={})
+
+
+def test_compare_counts_a_campus_in_its_host(tmp_path):
+    runs = {
+        "alone": _run(tmp_path / "a", *TWO, None, {"primary": 1}),
+        "paired": _run(tmp_path / "b", *TWO, {"max_km": 5, "penalty": 0}, {"primary": 1}),
+    }
+    folders = [
+        write_run_folder(tmp_path / name, r.problem, r.plan, r.summary, writers=(write_core,))
+        for name, r in runs.items()
+    ]
+    read = read_runs(folders)
+    k = kpi_table(read)
+    assert k.loc[("学校数（所）", "规划完全小学")].tolist() == [1, 1]  # as the targets count them
+    assert k.loc[("学校数（所）", "一校两区校区（计入所属学校）")].tolist() == [0, 1]
+    diff = decision_diff(read)
+    assert sum("并为校区" in str(v) for v in diff.iloc[:, -1]) == 1  # the campus, in the paired run
+    assert sum("撤并" in str(v) for v in diff.iloc[:, -2]) == 1  # the same pupils' school merged without campuses
