@@ -204,7 +204,7 @@ def with_groups(run: Run, clock: Clock, progress: Progress = lambda s: None) -> 
     model = build_group_model(cand, scen.groups)
     sol = solve_groups(model, scen.solver, clock)
     table = group_table(model, sol.values, cand, run.plan.schools)
-    figures = group_summary(table, cand, run.plan.schools, run.problem)
+    figures = group_summary(table, cand)
     summary = {**run.summary, "groups": {**figures, "status": sol.status.value, "mip_gap": sol.gap}}
     return Run(run.problem, replace(run.plan, groups=table), summary)
 

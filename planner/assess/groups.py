@@ -68,8 +68,9 @@ def group_candidates(problem: Problem, schools: pd.DataFrame) -> GroupCandidates
     cfg = problem.scenario.groups
     assert cfg is not None
     s = schools.set_index("school_id")
+    county = resources_after(problem.sites, schools[schools["type_after"] != "closed"]).fillna(0.0)
     on = s[(s["type_after"] != "closed") & (s["campus_of"] == "")]
-    res = resources_after(problem.sites, on.reset_index()).fillna(0.0)
+    res = county.loc[on.index]
     kinds = site_kinds(problem) if cfg.core_kinds or cfg.members == "rural" else None
     core = on["type_after"].isin(cfg.core_types)
     if cfg.core_kinds and kinds is not None:
@@ -102,9 +103,9 @@ def group_candidates(problem: Problem, schools: pd.DataFrame) -> GroupCandidates
         for m_type, k_type in zip(on.loc[links["a"], "type_after"], on.loc[links["b"], "type_after"])
     ]
     links = links[np.asarray(fits, bool)].rename(columns={"a": "member", "b": "core"}).reset_index(drop=True)
-    county = resources_after(problem.sites, schools[schools["type_after"] != "closed"]).fillna(0.0)
-    need = int(np.ceil(cfg.rotation_share * np.floor(cfg.eligible_share * county["teachers"] + EPS).sum() - EPS))
-    return GroupCandidates(m, c, links, need)
+    everyone = float(np.floor(cfg.eligible_share * county["teachers"] + EPS).sum())
+    need = int(np.ceil(cfg.rotation_share * everyone - EPS))
+    return GroupCandidates(m, c, links, need, everyone)
 
 
 def group_table(gm: GroupModel, x: np.ndarray, c: GroupCandidates, schools: pd.DataFrame) -> pd.DataFrame:
@@ -139,13 +140,10 @@ def group_table(gm: GroupModel, x: np.ndarray, c: GroupCandidates, schools: pd.D
     return t.sort_values(["group", "member_id"], key=lambda v: v.replace("", "~"), ignore_index=True)
 
 
-def group_summary(t: pd.DataFrame, c: GroupCandidates, schools: pd.DataFrame, problem: Problem) -> dict:
+def group_summary(t: pd.DataFrame, c: GroupCandidates) -> dict:
     """summary.json's ``groups``: groups, members placed and alone, the teachers
     exchanged and backbone teachers sent a year, against the county's eligible teachers."""
-    cfg = problem.scenario.groups
-    assert cfg is not None
-    res = resources_after(problem.sites, schools[schools["type_after"] != "closed"]).fillna(0.0)
-    eligible = float(np.floor(cfg.eligible_share * res["teachers"] + EPS).sum())
+    eligible = c.eligible_teachers
     placed = t[t["group"] != ""]
     sent, backbone = int(placed["teachers_exchanged"].sum()), int(placed["backbone_sent"].sum())
     return {

@@ -47,6 +47,8 @@ class GroupCandidates:
     """``member``, ``core``, ``distance_km``: a member may join a core within the limit teaching its levels."""
     need: int
     """Teachers the county rotates a year at least (both ways): ``rotation_share`` of its eligible, rounded up."""
+    eligible_teachers: float = 0.0
+    """The county's eligible teachers (open schools), whose share ``need`` is."""
 
 
 def tier_weights(c: GroupCandidates, cfg: GroupsConfig) -> tuple[float, float]:
@@ -54,8 +56,7 @@ def tier_weights(c: GroupCandidates, cfg: GroupsConfig) -> tuple[float, float]:
     far = float((c.members["pupils"] * cfg.max_km).sum())
     everyone = float(c.members["pupils"].sum() + c.cores["pupils"].sum())
     last = far + cfg.balance_weight * everyone + 2.0 * float(c.members["eligible"].sum()) + 1.0
-    short = last
-    return short, short * (c.need + 1) + last
+    return last, last * (c.need + 2)  # per teacher short: all below; per member alone: all below and the need
 
 
 def add_groups(b: Builder, c: GroupCandidates, cfg: GroupsConfig) -> tuple[list[dict], pulp.LpVariable]:

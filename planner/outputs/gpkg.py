@@ -27,7 +27,7 @@ from planner.assess.decode import Plan
 from planner.data.problem import Problem
 from planner.domain import BANDS
 from planner.outputs.cartography import PALETTE
-from planner.outputs.labels import action_label, type_label
+from planner.outputs.labels import action_label, joined_school, type_label
 from planner.outputs.styles import styles_table
 
 GPKG_NAME = "plan.gpkg"
@@ -146,8 +146,7 @@ def schools_layer(problem: Problem, plan: Plan) -> gpd.GeoDataFrame:
     s["type_after_zh"] = s["type_after"].map(type_label)
     s["action_zh"] = [action_label(a, t) for a, t in zip(s["action"], s["type_after"])]
     names = s.set_index("school_id")["name"]
-    into = s["merged_into"].where(s["campus_of"] == "", s["campus_of"])  # a campus: its host
-    s["merged_into_name"] = into.map(lambda i: names.get(i, "") if i else "")
+    s["merged_into_name"] = joined_school(s).map(lambda i: names.get(i, "") if i else "")
     geom = shapely.points(s[["x", "y"]].to_numpy(dtype=float))
     return gpd.GeoDataFrame(s, geometry=geom, crs=problem.crs)
 

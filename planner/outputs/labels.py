@@ -7,6 +7,8 @@ Identifiers stay English; only what is shown to readers is translated.
 
 from __future__ import annotations
 
+import pandas as pd
+
 from planner.domain import TYPE_NAMES_ZH
 
 TYPE_ZH: dict[str, str] = {**TYPE_NAMES_ZH, "closed": "撤销", "none": "（新址）"}
@@ -56,6 +58,12 @@ STATUS_ZH: dict[str, str] = {
     "infeasible": "无可行解",
 }
 """Solver status of a run."""
+
+
+def joined_school(schools: pd.DataFrame) -> pd.Series:
+    """Per row of a plan's schools: the school it joins, merged into it or kept as its campus ('' if none)."""
+    merged = schools["merged_into"].fillna("")
+    return merged.where(schools["campus_of"].fillna("") == "", schools["campus_of"])
 
 
 def type_label(t: str) -> str:

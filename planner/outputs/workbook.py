@@ -34,6 +34,7 @@ from planner.outputs.labels import (
     OPTIONAL_ZH,
     STANDARD_STATUS_ZH,
     action_label,
+    joined_school,
     type_label,
 )
 from planner.outputs.phasesheet import write_phase_sheet
@@ -90,8 +91,7 @@ def layout_table(plan: Plan) -> pd.DataFrame:
     s["type_before_zh"] = [("—" if t == "none" else type_label(t)) for t in s["type_before"]]
     s["type_after_zh"] = s["type_after"].map(type_label)
     s["action_zh"] = [action_label(a, t) for a, t in zip(s["action"], s["type_after"])]
-    into = s["merged_into"].fillna("").where(s["campus_of"].fillna("") == "", s["campus_of"])  # a campus: its host
-    s["merged_into_name"] = into.map(lambda i: names.get(i, i) if i else "")
+    s["merged_into_name"] = joined_school(s).map(lambda i: names.get(i, i) if i else "")
     s["classes"] = s["classes_primary"] + s["classes_junior"]
     s["pupils"] = s[[f"pupils_{b}" for b in BANDS]].sum(axis=1)
     if "phase" in s.columns:
