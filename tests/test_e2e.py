@@ -25,13 +25,14 @@ SHORT_OF_STANDARD = {"fangcheng-2030-budget-cut"}
 TIME_LIMIT_S = {
     "fangcheng-2030": 150,
     "fangcheng-2030-budget-cut": 120,
-    "fangcheng-2030-budget-cut-strict": 300,
+    "fangcheng-2030-budget-cut-strict": 150,
     "fangcheng-2030-by-region": 120,
 }
 """Seconds for the whole run (every stage, balance round and the diagnosis):
-the cut budget (whose LP takes the longest) 120 s, the strict cut its own 300 s
-(the solve proves it has no plan; the diagnosis takes the rest: the budget's
-floor and range with the suggested plan, the gaps by school), the demo 150 s,
+the cut budget (whose LP takes the longest) 120 s, the strict cut 150 s (the
+solve proves it has no plan; the diagnosis takes the rest: the budget's floor,
+the gaps by school; the budget's range settles in the scenario's own 300 s,
+tests/assess/test_diagnose.py proves it on a small county), the demo 150 s,
 the five regions 120 s, the other variants 60 s."""
 
 
@@ -59,17 +60,23 @@ def test_scenario_runs_and_passes_the_checker(tmp_path, scenario):
     if scenario.stem in PROVED_INFEASIBLE:
         assert res.exit_code == 3, res.output
         assert "infeasible" in res.output and "relax" in res.output.lower()
-        assert sorted(p.name for p in out.iterdir()) == ["diagnosis.json", "suggested"]
+        names = sorted(p.name for p in out.iterdir())
         d = json.loads((out / "diagnosis.json").read_text(encoding="utf-8"))
         floor = d["budget_floor"]
         assert floor["short_at_least_10k_yuan"] > 0 and floor["needed_at_least_10k_yuan"] > floor["limit_10k_yuan"]
         assert f"Proved: budget {floor['limit_10k_yuan']:,.0f} (10k yuan) is at least" in res.output
-        rng = d["budget_range"]  # the range a plan needs: the floor, and the plan written as suggested/
-        assert rng["low_10k_yuan"] == floor["needed_at_least_10k_yuan"] <= rng["high_10k_yuan"]
-        assert f"Budget: a plan needs between {rng['low_10k_yuan']:,.1f} and {rng['high_10k_yuan']:,.1f}" in res.output
-        assert check_run(out / "suggested") == []
-        s = json.loads((out / "suggested" / "summary.json").read_text(encoding="utf-8"))
-        assert s["budget_10k_yuan"] == rng["high_10k_yuan"] and s["cost_budgeted_10k_yuan"] <= s["budget_10k_yuan"]
+        rng = d["budget_range"]  # the floor always; the high end and suggested/ when its solve settles in time
+        assert rng["low_10k_yuan"] == floor["needed_at_least_10k_yuan"]
+        if rng["high_10k_yuan"] is None:
+            assert names == ["diagnosis.json"] and "Relaxing budget alone: not settled" in res.output
+        else:
+            assert names == ["diagnosis.json", "suggested"] and rng["low_10k_yuan"] <= rng["high_10k_yuan"]
+            assert (
+                f"Budget: a plan needs between {rng['low_10k_yuan']:,.1f} and {rng['high_10k_yuan']:,.1f}" in res.output
+            )
+            assert check_run(out / "suggested") == []
+            s = json.loads((out / "suggested" / "summary.json").read_text(encoding="utf-8"))
+            assert s["budget_10k_yuan"] == rng["high_10k_yuan"] and s["cost_budgeted_10k_yuan"] <= s["budget_10k_yuan"]
         soft = d["alone"]["standards"]  # which standards at which schools would give a plan within the budget
         assert soft["feasible"] and soft["gaps"] == len(soft["relaxations"]) > 0
         assert soft["cost_budgeted_10k_yuan"] <= floor["limit_10k_yuan"] * (1 + 1e-6) + 0.1
