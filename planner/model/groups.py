@@ -47,7 +47,7 @@ class GroupCandidates:
     """``member``, ``core``, ``distance_km``: a member may join a core within the limit teaching its levels."""
     need: int
     """Teachers the county rotates a year at least (both ways): ``rotation_share`` of its eligible, rounded up."""
-    eligible_teachers: float = 0.0
+    eligible_teachers: float
     """The county's eligible teachers (open schools), whose share ``need`` is."""
 
 

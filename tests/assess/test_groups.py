@@ -101,7 +101,8 @@ def counties(draw):
     ]
     links = pd.DataFrame(rows, columns=["member", "core", "distance_km"])
     cfg = GroupsConfig(max_km=limit, max_members=draw(st.integers(1, 3)), balance_weight=draw(st.sampled_from([0, 1])))
-    return GroupCandidates(members, cores, links, 0), cfg
+    everyone = float(members["eligible"].sum() + cores["eligible"].sum())
+    return GroupCandidates(members, cores, links, 0, everyone), cfg
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -124,7 +125,7 @@ def _pair(core_backbone: float, share: float):
     cores = pd.DataFrame({"pupils": [500.0], "eligible": [10.0], "backbone": [core_backbone]}, ["K"])
     links = pd.DataFrame({"member": ["M"], "core": ["K"], "distance_km": [4.0]})
     need = math.ceil(share * 18 - 1e-9)
-    return GroupCandidates(members, cores, links, need), GroupsConfig(rotation_share=share, max_km=10)
+    return GroupCandidates(members, cores, links, need, 18.0), GroupsConfig(rotation_share=share, max_km=10)
 
 
 def test_the_county_need_raises_an_exchange_and_a_core_without_backbone_leads_none():
