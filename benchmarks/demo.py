@@ -47,6 +47,7 @@ def _run(scenario: str, time_limit: float | None, queue) -> None:
             "build_seconds": s["build_seconds"],
             "solve_seconds": s["solve_seconds"],
             "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "peak_memory_solver_child_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
             "cost_total_10k_yuan": s["cost_10k_yuan"]["total"],
             "counts_after": s["counts_after"],
             "solve_method": s["solve_method"],
@@ -57,7 +58,7 @@ def _run(scenario: str, time_limit: float | None, queue) -> None:
                 }
                 for p in s.get("phases", [])
             ],
-            "end_layout": s.get("end_layout"),
+            "phase_by_phase": s.get("phase_by_phase"),
         }
     )
 

@@ -15,13 +15,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from planner.assess.balance import balance_floors
 from planner.assess.decode import Plan, decode
 from planner.assess.diagnose import diagnose, diagnose_with_plan
 from planner.assess.groups import group_candidates, group_summary, group_table
-from planner.assess.phases import decode_phased, phase_alone, rolled_problem
+from planner.assess.phases import after_phases, decode_phased, phase_alone
 from planner.assess.summary import summarise
 from planner.config.scenario import Scenario
 from planner.config.sources import load_scenario, locate_key
@@ -32,14 +31,14 @@ from planner.data.travel import attach_distances
 from planner.errors import InfeasibleError, InputError, Interrupted, Issue, NoPlanInTime, ScenarioConflict
 from planner.model.build import build_model
 from planner.model.groups import build_group_model
-from planner.model.phased import build_phased_model
+from planner.model.phased import PhasedModel, build_phased_model
 from planner.projection.cohort import Projection
 from planner.projection.pupils import phase_problems, projection_of, with_projected_pupils
 from planner.solve.alternatives import Direction, decisions, solve_alternative
 from planner.solve.clock import Clock
 from planner.solve.direct import Context
 from planner.solve.groups import solve_groups
-from planner.solve.phased import solve_phased, start_from
+from planner.solve.phased import Ahead, look_ahead, solve_phased, with_last_phase
 from planner.solve.rounding import guide_of
 from planner.solve.status import Solution, SolveStatus
 from planner.solve.strategy import solve_model
@@ -249,45 +248,40 @@ def near_run(
     return Run(problem, plan, summary)
 
 
-def _phases_one_by_one(problems: list[Problem], end: pd.Series, clock: Clock) -> list[tuple[pd.Index, np.ndarray]]:
-    """Each phase solved alone after the ones before it, each site keeping its
-    type or taking its type at the end: a phased plan to start from (each
-    phase's column names and values), or none if a phase finds no plan."""
-    scen, out, before, spent = problems[-1].scenario, [], None, 0.0
-    n = len(problems)
-    for i, (problem, phase) in enumerate(zip(problems, scen.phases)):
-        p = attach_distances(rolled_problem(problem, before, end, phase, i == n - 1, spent))
-        model = build_model(p)
-        sol = solve_model(model, p, clock.part(f"phase {phase.name} alone", 1.0 / (n - i)))
-        if not sol.has_plan:
-            log.info("phases one by one: no plan for phase %s (%s)", phase.name, sol.message)
-            return []
-        plan = decode(model, p, sol)
-        spent += scen.budget.budgeted(plan.cost_10k_yuan)
-        out.append((model.form.names, sol.values))
-        before = plan.schools
-    return out
+def _phase_by_phase(pm: PhasedModel, problems: list[Problem], clock: Clock) -> tuple[np.ndarray | None, Ahead]:
+    """A phased plan to start from: every phase but the last decided looking
+    ahead, then the last with the single-year strategy after them
+    (:mod:`planner.solve.phased`); ``None`` if a step finds no plan."""
+    cfg = problems[-1].scenario.solver
+    ahead = look_ahead(pm, cfg, clock.part("looking ahead", cfg.tuning.phased.look_ahead_share))
+    if ahead.values is None:
+        return None, ahead
+    last = after_phases(pm, problems, ahead.values, problems[-1].scenario.phases[-1])  # the same pairs
+    model = build_model(last)
+    sol = solve_model(model, last, clock.part(f"phase {pm.phases[-1]} after the others"))
+    if not sol.has_plan:
+        log.info("phase by phase: no plan for phase %s after the others (%s)", pm.phases[-1], sol.message)
+        return None, ahead
+    return with_last_phase(pm, ahead.values, model, sol.values), ahead
 
 
 def solve_phases(problem: Problem, progress: Progress = lambda s: None, clock: Clock | None = None) -> Run:
-    """A phased scenario: the last phase alone first (the end layout), then
-    the phased model times its changes (:mod:`planner.solve.phased`)."""
+    """A phased scenario: the phases decided in turn, then the whole phased
+    model from that plan (:mod:`planner.solve.phased`)."""
     clock = clock or run_clock(problem.scenario)
     scen = problem.scenario
     progress("travel")
     problems, spans = phase_problems(problem)
     problems = [attach_distances(p) for p in problems]
-    tuning = scen.solver.tuning.phased
-    end = solve_problem(problems[-1], progress, clock.part("end layout", tuning.final_share))
-    after = end.plan.schools.set_index("school_id")["type_after"]
-    one_by_one = _phases_one_by_one(problems, after, clock.part("phases one by one", tuning.rolling_share))
     progress("model")
     t0 = time.perf_counter()
     pm = build_phased_model(problems, scen.phases)
     build_s = time.perf_counter() - t0
     progress("solve")
-    start = start_from(pm, one_by_one) if one_by_one else None
-    sol = solve_phased(pm, problems[-1].sites["type_before"], after, scen.solver, clock, start)
+    start, ahead = _phase_by_phase(pm, problems, clock.part("phase by phase", scen.solver.tuning.phased.start_share))
+    if ahead.proof is not None:
+        raise _no_phased_plan(problems, ahead.proof, clock, progress)
+    sol = solve_phased(pm, scen.solver, clock, start, ahead.bound)
     if not sol.has_plan:
         raise _no_phased_plan(problems, sol, clock, progress)
     progress("decode")
@@ -297,7 +291,8 @@ def solve_phases(problem: Problem, progress: Progress = lambda s: None, clock: C
     if summary["pupils_projected"] is not None and spans[-1] is not None:
         first, last = spans[-1]
         summary["pupils_projected"].update(year=last if first == last else None, years=[first, last])
-    summary["end_layout"] = {"objective": end.summary["objective"], "status": end.summary["status"]}
+    start_cost = None if start is None or np.isnan(start).any() else pm.model.form.objective(start)
+    summary["phase_by_phase"] = {"objective": start_cost, "bound": ahead.bound}
     return Run(problems[-1], phased.plan, summary)
 
 

@@ -13,7 +13,8 @@ import pandas as pd
 
 from planner.assess.decode import Plan, counts_by_type, decode
 from planner.assess.summary import trip_figures
-from planner.config.scenario import Scenario
+from planner.config.scenario import PhaseConfig, Scenario
+from planner.config.standards import STOCK_COLUMNS
 from planner.data.problem import Problem
 from planner.domain import AREA_KINDS, BANDS, LEVELS
 from planner.model.core import Model
@@ -152,46 +153,38 @@ def decode_phased(
     return PhasedPlan(end, _figures(pm, problems, tables, spans, sol.values))
 
 
-def rolled_problem(
-    problem: Problem, before: pd.DataFrame | None, end: pd.Series, phase, last: bool, spent_10k_yuan: float
-) -> Problem:
-    """Phase ``phase``'s problem as a single-year one, after the phases before it
-    (``before``: the previous phase's schools table, ``None`` for the first):
-    built sites are schools of their type, closed ones stay closed, areas added
-    are stock, and each site may keep its type or take its type at the end
-    (``end``; a closure only in the last phase or where the phase has targets);
-    the phase's targets and budget (within what the total leaves)."""
-    sites = problem.sites.copy()
-    if before is not None:
-        prev = before.set_index("school_id")
-        now = prev["type_after"].reindex(sites.index)
-        built = (sites["kind"] == "candidate") & now.notna() & (now != "closed")
+def after_phases(pm: PhasedModel, problems: Sequence[Problem], x: np.ndarray, phase: PhaseConfig) -> Problem:
+    """The last phase (``phase``)'s problem as a single-year one, after the
+    phases before it at ``x`` (their columns whole): built sites are schools of
+    their type, areas added are stock, a site changed before keeps its type and
+    a closed school stays closed, any other site may take any type it may take
+    at all; the phase's targets, its budget within what the total leaves."""
+    scen = problems[-1].scenario
+    before, last = pm.phases[:-1], pm.phases[-1]
+    sites = problems[-1].sites.copy()
+    if before:
+        o = pm.model.open
+        held = o[(o["phase"] == before[-1]) & (x[o["col"].to_numpy()] > 0.5)]
+        now = held.set_index("site_id")["type"].reindex(sites.index).fillna("closed")
+        built = (sites["kind"] == "candidate") & (now != "closed")
         sites.loc[built, "kind"] = "school"
         sites.loc[built, "land_cost_10k_yuan"] = 0.0
-        known = now.notna()
-        sites.loc[known, "type_before"] = now[known]
-        for k in AREA_KINDS:
-            sites[f"{k}_area_m2"] += prev[f"{k}_area_added_m2"].reindex(sites.index).fillna(0.0)
-    allowed = []
-    for s, r in sites.iterrows():
-        cur = r["type_before"] if r["kind"] == "school" else "closed"
-        if cur == "closed" and r["kind"] == "school":
-            allowed.append(("closed",))
-            continue
-        goal = end.get(s, "closed")
-        if goal == "closed" and not last and not phase.targets:
-            goal = cur  # a closure waits for the last phase unless a target of this phase asks for it
-        options = {cur, goal} & set(r["allowed"]) | ({cur} if r["kind"] == "school" else set())
-        allowed.append(tuple(t for t in r["allowed"] if t in options) or (cur,))
-    sites["allowed"] = allowed
-    scen = problem.scenario
-    targets = phase_targets(scen, phase, last)
+        for c in (c for c in STOCK_COLUMNS if not c.endswith("_area_m2")):
+            if c in sites.columns:  # a new build's resources count from nothing, as the phased model's do
+                sites.loc[built, c] = 0.0
+        school = sites["kind"] == "school"
+        changed = school & (now != sites["type_before"])
+        sites.loc[school, "type_before"] = now[school]
+        for (s, k, ph), col in pm.model.added.items():
+            if ph != last:
+                sites.at[s, f"{k}_area_m2"] += float(x[col])
+        sites["allowed"] = [(t,) if c else a for t, c, a in zip(sites["type_before"], changed, sites["allowed"])]
+    spent = sum(scen.budget.budgeted({k: v.value(x) for k, v in pm.phase_cost[ph].items()}) for ph in before)
     total = scen.budget.total_10k_yuan
-    limits = [
-        v for v in (phase.budget_10k_yuan, None if total is None else max(0.0, total - spent_10k_yuan)) if v is not None
-    ]
+    limits = [v for v in (phase.budget_10k_yuan, None if total is None else max(0.0, total - spent)) if v is not None]
     budget = scen.budget.model_copy(update={"total_10k_yuan": min(limits) if limits else None})
-    return replace(problem, sites=sites, scenario=scen.model_copy(update={"targets": targets, "budget": budget}))
+    targets = phase_targets(scen, phase, True)
+    return replace(problems[-1], sites=sites, scenario=scen.model_copy(update={"targets": targets, "budget": budget}))
 
 
 def phase_alone(problem: Problem, phase_index: int) -> Problem:

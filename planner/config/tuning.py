@@ -32,14 +32,29 @@ class BackendTuning(_Group):
     )
     watchdog_extra_s: float = Field(2.0, ge=0.0, description="seconds added to the watchdog's deadline")
     poll_s: float = Field(
-        0.1,
-        gt=0.0,
-        description=(
-            "seconds between the main thread's looks at a running solve (Ctrl-C, watchdog); lower reacts faster "
-            "and wakes more often"
-        ),
+        0.1, gt=0.0, description="seconds between looks at a running solve (Ctrl-C, watchdog); lower reacts faster"
     )
     mip_abs_gap: float = Field(1e-6, ge=0.0, description="absolute MIP gap (objective units) at which HiGHS stops")
+    isolate_min_columns: int = Field(
+        40_000,
+        ge=0,
+        description=(
+            "a MIP of at least this many columns is solved in a child process that the watchdog can end (HiGHS "
+            "cannot be cancelled inside one step of its root, which on the phased demo ran minutes past its "
+            "limit); lower isolates more solves, each about a second slower to start; 0 isolates every MIP"
+        ),
+    )
+    plan_row_tol: float = Field(
+        1e-6, ge=0.0, description="largest row violation of a plan not from HiGHS's own answer (a start, a plan sent)"
+    )
+    kill_after_s: float = Field(
+        5.0,
+        gt=0.0,
+        description=(
+            "seconds an isolated solve is given to stop after the watchdog cancels it before its process is ended "
+            "(its best plan so far is kept); lower ends overruns sooner, too low loses HiGHS's own last answer"
+        ),
+    )
 
 
 class StagedTuning(_Group):
@@ -341,33 +356,24 @@ class TravelTuning(_Group):
 
 
 class PhasedTuning(_Group):
-    """Final layout first, then the phases (:mod:`planner.solve.phased`)."""
+    """The phases decided in turn, then the whole phased model (:mod:`planner.solve.phased`)."""
 
-    final_share: float = Field(
-        0.4,
+    start_share: float = Field(
+        0.7,
         gt=0.0,
         lt=1.0,
         description=(
-            "the last phase alone (the layout at the end) gets this share of the run; more gives a better end "
-            "state, less leaves more for timing the changes"
+            "deciding the phases in turn (the plan the whole phased model starts from) gets this share of the run; "
+            "less leaves more for HiGHS to move changes between phases, too little leaves it no plan to start from"
         ),
     )
-    rolling_share: float = Field(
-        0.5,
+    look_ahead_share: float = Field(
+        0.6,
         gt=0.0,
         lt=1.0,
         description=(
-            "solving the phases one by one (the plan the phased model starts from) gets this share of what is "
-            "left after the end state, split evenly over the phases; less leaves more for the phased model"
-        ),
-    )
-    bound_share: float = Field(
-        0.15,
-        gt=0.0,
-        lt=1.0,
-        description=(
-            "the whole phased model's LP relaxation (the bound the gap is against) gets this share of what is left "
-            "after the end state; too little leaves the gap unknown"
+            "of that, every phase but the last (each looking ahead, split evenly) gets this share, the last phase "
+            "the rest; the first look-ahead also gives the bound the gap is reported against"
         ),
     )
 

@@ -48,6 +48,7 @@ class Builder:
         self._lp = pulp.LpProblem(name)  # only to make variables through PuLP's public API
         self.variables: list[pulp.LpVariable] = []
         self.sites: list[str | None] = []
+        self.col_keys: list[tuple[str, Key]] = []
         self.constraints: list[pulp.LpConstraint] = []
         self.row_keys: dict[tuple[str, Key], int] = {}
         self.open: pd.DataFrame = pd.DataFrame()
@@ -86,6 +87,7 @@ class Builder:
         )
         self.variables.append(v)
         self.sites.append(site)
+        self.col_keys.append((family, self._key(key)))
         return v
 
     def add(self, family: str, key: Key, constraint: pulp.LpConstraint) -> None:
@@ -172,6 +174,7 @@ class Builder:
             projects=_columns(self.projects),
             campus=_columns(self.campus),
             rows=MappingProxyType(dict(self.row_keys)),
+            columns=MappingProxyType({self.col_keys[i]: position for position, i in enumerate(order)}),
             cost=MappingProxyType(costs),
             col_site=np.array(sites, dtype=object),
             relaxable=np.zeros(n, bool),
@@ -237,6 +240,8 @@ class Model:
     campus: Mapping[Key, int]
     """``campus[s,h]`` (1: school ``s`` is a campus of ``h``), by (campus, host)."""
     rows: Mapping[tuple[str, Key], int]
+    columns: Mapping[tuple[str, Key], int]
+    """Every column by (family, key): ``area_added[S042,teaching]`` is ``("area_added", ("S042", "teaching"))``."""
     cost: Mapping[str, CostVector]
     col_site: np.ndarray
     """Per column: the site it belongs to, or ``None`` (county-wide)."""

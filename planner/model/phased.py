@@ -27,8 +27,9 @@ times the phase's weight, as PyPSA weights its investment periods.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 import pulp
 
@@ -62,6 +63,8 @@ class PhasedModel:
     model: Model
     phases: tuple[str, ...]
     phase_cost: dict[str, dict[str, CostVector]]
+    col_phase: np.ndarray = field(repr=False)
+    """Per column: the position in ``phases`` of the block it belongs to (-1: county-wide)."""
 
 
 def phase_targets(scenario, phase: PhaseConfig, last: bool) -> dict:
@@ -143,8 +146,10 @@ def build_phased_model(
     blocks: list[_Block] = []
     objective, opens, pairs, keyed = pulp.LpAffineExpression(), [], [], _Keyed()
     prior: dict[tuple[str, str], pulp.LpAffineExpression] = {}
+    made: list[int] = []
     for i, (problem, phase) in enumerate(zip(problems, phases)):
         last = i == len(phases) - 1
+        made.append(len(b.variables))
         block = _block(b, problem, phase, blocks[-1] if blocks else None, prior, last, floors)
         set_objective(b, problem)
         add_shortfall_penalty(b, problem)
@@ -156,13 +161,17 @@ def build_phased_model(
         opens.append(b.open.assign(phase=phase.name))
         pairs.append(b.pairs.assign(phase=phase.name))
         keyed.take(b, phase.name)
+    made.append(len(b.variables))
     b.suffix = ()
     _budget_rows(b, scen, blocks)
     b.objective = objective
     keyed.give(b, opens, pairs)
     m = b.finish()
     costs = {blk.name: {k: cost_vector(e, m.form.shape[1]) for k, e in blk.cost.items()} for blk in blocks}
-    return PhasedModel(m, tuple(p.name for p in phases), costs)
+    col_phase = np.full(m.form.shape[1], -1)
+    for i, (first, end) in enumerate(zip(made, made[1:])):
+        col_phase[[v.col for v in b.variables[first:end]]] = i
+    return PhasedModel(m, tuple(p.name for p in phases), costs, col_phase)
 
 
 def _budget_rows(b: Builder, scen, blocks: list[_Block]) -> None:

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from planner.model.form import Form
-from planner.solve import cbc, highs
+from planner.solve import cbc, highs, isolated
 from planner.solve.options import SolveOptions
 from planner.solve.status import Solution
 
@@ -25,6 +25,8 @@ class HighsFailed(RuntimeError):
 
 def _highs(form: Form, opts: SolveOptions, start: np.ndarray | None) -> Solution:
     try:
+        if isolated.wanted(form, opts):
+            return isolated.solve_isolated(form, opts, start)
         return highs.solve_highs([(form, start)], opts)[0]
     except (RuntimeError, ValueError) as e:
         raise HighsFailed(str(e)) from e

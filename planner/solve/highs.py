@@ -26,6 +26,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,9 @@ from planner.solve.status import Solution, SolveStatus
 from planner.solve.watch import follow_highs
 
 log = logging.getLogger(__name__)
+
+OnPlan = Callable[[np.ndarray, float, float], None]
+"""Told of a better plan: its values over the form's columns, its objective and HiGHS's bound."""
 
 HEURISTICS_OFF = {
     "mip_heuristic_effort": 0.0,
@@ -62,7 +66,8 @@ def version() -> str:
     """``highs`` and the library's version, as summary.json names the solver."""
     import highspy
 
-    return f"highs {highspy.Highs().version()}"  # called after a solve: the banner's first Highs is made
+    silence_banner()  # the first Highs of a process that solved only in a child
+    return f"highs {highspy.Highs().version()}"
 
 
 @functools.cache
@@ -227,9 +232,24 @@ def _stale(r: _Read) -> bool:
     return s.objective > r.reported + 1e-6 * max(1.0, abs(r.reported))
 
 
-def solve_highs(jobs: list[tuple[Form, np.ndarray | None]], opts: SolveOptions) -> list[Solution]:
+def _tell_plans(h, on_plan: OnPlan | None) -> None:
+    """Hand each better plan of ``h`` (its values, objective and bound) to ``on_plan``."""
+    if on_plan is None:
+        return
+
+    def improving(e) -> None:
+        out = e.data_out
+        on_plan(np.array(out.mip_solution, dtype=float), float(out.objective_function_value), out.mip_dual_bound)
+
+    h.cbMipImprovingSolution += improving
+
+
+def solve_highs(
+    jobs: list[tuple[Form, np.ndarray | None]], opts: SolveOptions, on_plan: OnPlan | None = None
+) -> list[Solution]:
     """Solve every (form, start) at once within ``opts.time_limit_s``, one
-    HiGHS each (see the module docstring)."""
+    HiGHS each (see the module docstring); ``on_plan``: told of each better
+    plan of a single form as HiGHS finds it."""
     t0 = time.monotonic()
     if not opts.msg:
         silence_banner()
@@ -237,6 +257,7 @@ def solve_highs(jobs: list[tuple[Form, np.ndarray | None]], opts: SolveOptions) 
     hs = [make_highs(f, s, opts) for f, s in jobs]
     if len(hs) == 1:
         follow_highs(hs[0], opts.watch)
+        _tell_plans(hs[0], on_plan)
     t1 = time.monotonic()
     stopped, overran = run_together(hs, opts.time_limit_s, opts)
     log.debug(
@@ -255,6 +276,8 @@ def solve_highs(jobs: list[tuple[Form, np.ndarray | None]], opts: SolveOptions) 
         log.debug("%d stale answer(s): solved again without the start for %.1f s", len(stale), rest)
         again = opts.but(time_limit_s=rest)
         hs = [make_highs(jobs[i][0], None, again) for i in stale]
+        if len(jobs) == 1:
+            _tell_plans(hs[0], on_plan)
         stopped, overran = run_together(hs, rest, again)
         for i, h in zip(stale, hs):
             r = _read(h, jobs[i][0], stopped, overran, time.monotonic() - t0).solution

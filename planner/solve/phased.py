@@ -1,30 +1,34 @@
-"""The phased model's strategy: the final layout first, then when each change happens.
+"""The phased model's strategy: relax and fix over time, then the whole model.
 
-1. The caller solves the last phase alone with the single-year strategy: the
-   layout at the end (``phased.final_share`` of the run).
-2. The whole phased model's LP relaxation: the bound the gap is reported
-   against (``phased.bound_share`` of what is left).
-3. The phased model with each site's types held to its type before and its
-   type at the end, so the MIP decides *when* each change happens and the
-   catchments, classes and areas of every phase; started from the phases
-   solved one by one (each site keeping its type or taking its end type, the
-   caller's work), which is a plan already. Where there is none, from the end
-   layout in every phase (HiGHS completes the rest), and where that has no
-   plan (a peak needs a site the end state closes), the whole phased model.
+1. Looking ahead, phase by phase but the last (:func:`look_ahead`): the
+   phased model with this phase's integer columns whole, the earlier phases'
+   held at the plan found for them, and the later phases' relaxed (an LP).
+   A phase so decided has seen what the later phases will need (the end's
+   targets, the peak's places, what the later budgets can pay for), which a
+   phase solved alone has not. The first step relaxes nothing that holds a
+   phase to the others, only later phases' integrality: its bound is a valid
+   bound of the whole phased model, the one the gap is reported against.
+2. The last phase (the caller's work, with the single-year strategy, which is
+   good at the targets and standards the last phase carries): the problem left
+   after the phases before.
+3. The whole phased model started from that plan, in the time left, so that
+   HiGHS may move a change to another phase (:func:`solve_phased`).
 
-This is PyPSA's way with investment periods seen from the other end: the
-end state is cheap to find well, and timing it is a much smaller MIP than
-choosing it for every period at once.
+This is PyPSA's rolling horizon (``optimization/window.py``) with the window
+reaching the end, and relax-and-fix as the lot-sizing literature does it over
+time periods.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from planner.config.scenario import SolverConfig
+from planner.model.core import Model
+from planner.model.form import Form
 from planner.model.phased import PhasedModel
 from planner.solve.backend import solve
 from planner.solve.clock import Clock
@@ -34,75 +38,89 @@ from planner.solve.status import Solution, SolveStatus
 log = logging.getLogger(__name__)
 
 
-def held_to_end(pm: PhasedModel, type_before: pd.Series, type_after: pd.Series) -> np.ndarray:
-    """The ``open`` columns of types a site neither had nor ends with (to hold at 0)."""
-    o = pm.model.open
-    before = o["site_id"].map(type_before).to_numpy()
-    after = o["site_id"].map(type_after).fillna("closed").to_numpy()
-    keep = (o["type"].to_numpy() == before) | (o["type"].to_numpy() == after)
-    return o.loc[~keep, "col"].to_numpy()
+def look_ahead_form(pm: PhasedModel, k: int, before: np.ndarray) -> Form:
+    """Phase ``k`` whole, the phases after it an LP, the integer columns of the
+    phases before it held at ``before`` (rounded)."""
+    form = pm.model.form
+    phase = pm.col_phase
+    held = np.flatnonzero(form.integer & (phase >= 0) & (phase < k))
+    if np.isnan(before[held]).any():
+        raise ValueError("the phases before need their plan")
+    return form.relaxed(form.integer & (phase > k)).fixed(held, np.round(before[held]))
 
 
-def end_start(pm: PhasedModel, type_after: pd.Series) -> np.ndarray:
-    """A partial start: every phase in the end layout (NaN: for HiGHS to complete)."""
+@dataclass(frozen=True)
+class Ahead:
+    """Every phase but the last decided, looking ahead."""
+
+    values: np.ndarray | None
+    """The phased model's columns (the last phase's as the last step's LP left
+    them); ``None`` if a step found no plan."""
+    bound: float | None
+    """The first step's bound: a valid bound of the whole phased model."""
+    proof: Solution | None
+    """The first step's answer when it proved that the whole phased model has no plan."""
+
+
+def look_ahead(pm: PhasedModel, cfg: SolverConfig, clock: Clock) -> Ahead:
+    """Every phase but the last decided in turn, looking ahead (see the module
+    docstring), each step an even share of what ``clock`` has left."""
     x = np.full(pm.model.form.shape[1], np.nan)
-    o = pm.model.open
-    x[o["col"].to_numpy()] = (o["site_id"].map(type_after).to_numpy() == o["type"].to_numpy()).astype(float)
-    return x
+    bound: float | None = None
+    steps = len(pm.phases) - 1
+    for k in range(steps):
+        part = clock.part(f"phase {pm.phases[k]} looking ahead", 1.0 / (steps - k))
+        sol = solve(look_ahead_form(pm, k, x), SolveOptions.of(cfg, part.left()).but(**part.watching()))
+        log.info("phase %s looking ahead: %s, %s", pm.phases[k], sol.status.value, sol.objective)
+        if k == 0:
+            bound = sol.bound
+        if not sol.has_plan:
+            proved = k == 0 and sol.status is SolveStatus.INFEASIBLE
+            return Ahead(None, bound, sol if proved else None)
+        x = sol.values
+    return Ahead(x, bound, None)
 
 
-def lp_bound(pm: PhasedModel, cfg: SolverConfig, clock: Clock) -> float | None:
-    """The whole phased model's LP optimum, a valid bound (``None`` if not solved in time)."""
-    sol = solve(pm.model.form.relaxed(), SolveOptions.of(cfg, clock.left()).but(**clock.watching()))
-    return sol.objective if sol.status is SolveStatus.OPTIMAL else None
+def with_last_phase(pm: PhasedModel, x: np.ndarray, last: Model, values: np.ndarray) -> np.ndarray:
+    """``x`` with the last phase's columns from its single-year model's solution:
+    ``fam[k..]`` there is ``fam[k..,last]`` here; 0 where there is none (a
+    choice the phases before have closed, such as moving out what a school
+    that may no longer close holds)."""
+    out = x.copy()
+    out[pm.col_phase == len(pm.phases) - 1] = 0.0
+    phase = pm.phases[-1]
+    for (family, key), col in last.columns.items():
+        at = pm.model.columns.get((family, (*key, phase)))
+        if at is not None:
+            out[at] = values[col]
+    return out
 
 
-def start_from(pm: PhasedModel, phases: list[tuple[pd.Index, np.ndarray]]) -> np.ndarray:
-    """A start from each phase's single-year solution (its column names and
-    values): ``fam[k..]`` of phase p is ``fam[k..,p]`` here; NaN elsewhere."""
-    x = np.full(pm.model.form.shape[1], np.nan)
-    for phase, (names, values) in zip(pm.phases, phases):
-        mapped = [n[:-1] + ("," if not n.endswith("[]") else "") + f"{phase}]" for n in names]
-        at = pm.model.form.names.get_indexer(mapped)
-        x[at[at >= 0]] = values[at >= 0]
-    return x
-
-
-def _kept_start(form, start: np.ndarray | None, solver: str) -> Solution | None:
-    """The start itself as a plan, when it is complete and holds every row."""
-    if start is None or np.isnan(start).any() or form.violations(start, 1e-6):
+def _kept_start(form: Form, start: np.ndarray | None, solver: str, tol: float) -> Solution | None:
+    """The start itself as a plan, when it is complete and holds every row (within ``tol``)."""
+    if start is None or np.isnan(start).any() or form.violations(start, tol):
         return None
-    return Solution(SolveStatus.FEASIBLE, start, form.objective(start), None, solver, 0.0, "the phases one by one")
+    return Solution(SolveStatus.FEASIBLE, start, form.objective(start), None, solver, 0.0, "phase by phase")
 
 
 def solve_phased(
-    pm: PhasedModel,
-    type_before: pd.Series,
-    type_after: pd.Series,
-    cfg: SolverConfig,
-    clock: Clock,
-    start: np.ndarray | None = None,
+    pm: PhasedModel, cfg: SolverConfig, clock: Clock, start: np.ndarray | None = None, bound: float | None = None
 ) -> Solution:
-    """Time the end layout's changes (see the module docstring), from ``start``
-    (the phases solved one by one) when given; the result's bound is the whole
-    phased model's LP bound (when solved)."""
+    """The whole phased model from ``start`` (the phases decided in turn) in
+    the time ``clock`` has left; ``bound``: a valid bound found before (the
+    first look-ahead's), kept if HiGHS's own is weaker."""
     started = clock.elapsed()
-    bound = lp_bound(pm, cfg, clock.part("phased bound", cfg.tuning.phased.bound_share))
-    held = held_to_end(pm, type_before, type_after)
-    form = pm.model.form.fixed(held, np.zeros(len(held)))
-    part = clock.part("phased timing")
-    first = start if start is not None else end_start(pm, type_after)
-    res = solve(form, SolveOptions.of(cfg, part.left()).but(**part.watching()), first)
-    how = "phased: the end layout timed"
-    kept = _kept_start(form, start, res.solver)
+    form = pm.model.form
+    res = solve(form, SolveOptions.of(cfg, clock.left()).but(**clock.watching()), start)
+    how = "phased: phase by phase, then the whole model"
+    kept = _kept_start(form, start, res.solver, cfg.tuning.backend.plan_row_tol)
     if kept is not None and (not res.has_plan or res.cost > kept.cost):
-        res = kept.but(status=SolveStatus.INTERRUPTED if clock.stopped else SolveStatus.FEASIBLE)
-    if not res.has_plan and not clock.done():
-        log.info("phased: no plan within the end layout; the whole phased model")
-        res = solve(pm.model.form, SolveOptions.of(cfg, clock.left()).but(**clock.watching()))
+        res = kept.but(status=SolveStatus.INTERRUPTED if clock.stopped else SolveStatus.FEASIBLE, bound=res.bound)
+    if start is None:
         how = "phased: the whole model"
-    if res.has_plan and how != "phased: the whole model":  # the timing MIP's own bound is not the model's
-        res = res.but(bound=None if bound is None else min(bound, res.cost))
+    best = max((b for b in (bound, res.bound) if b is not None), default=None)
+    if res.has_plan and best is not None:
+        res = res.but(bound=min(best, res.cost))
         if res.status is SolveStatus.OPTIMAL and (res.gap is None or res.gap > cfg.mip_gap):
             res = res.but(status=SolveStatus.FEASIBLE)
     return res.but(message=f"{how}: {res.message}", seconds=clock.elapsed() - started)
