@@ -278,10 +278,12 @@ def solve_phases(problem: Problem, progress: Progress = lambda s: None, clock: C
     pm = build_phased_model(problems, scen.phases)
     build_s = time.perf_counter() - t0
     progress("solve")
+    solving = clock.elapsed()
     start, ahead = _phase_by_phase(pm, problems, clock.part("phase by phase", scen.solver.tuning.phased.start_share))
     if ahead.proof is not None:
         raise _no_phased_plan(problems, ahead.proof, clock, progress)
     sol = solve_phased(pm, scen.solver, clock, start, ahead.bound)
+    sol = sol.but(seconds=clock.elapsed() - solving)  # every step's, the phases in turn and the whole model
     if not sol.has_plan:
         raise _no_phased_plan(problems, sol, clock, progress)
     progress("decode")
