@@ -146,10 +146,8 @@ def build_phased_model(
     blocks: list[_Block] = []
     objective, opens, pairs, keyed = pulp.LpAffineExpression(), [], [], _Keyed()
     prior: dict[tuple[str, str], pulp.LpAffineExpression] = {}
-    made: list[int] = []
     for i, (problem, phase) in enumerate(zip(problems, phases)):
         last = i == len(phases) - 1
-        made.append(len(b.variables))
         block = _block(b, problem, phase, blocks[-1] if blocks else None, prior, last, floors)
         set_objective(b, problem)
         add_shortfall_penalty(b, problem)
@@ -161,16 +159,16 @@ def build_phased_model(
         opens.append(b.open.assign(phase=phase.name))
         pairs.append(b.pairs.assign(phase=phase.name))
         keyed.take(b, phase.name)
-    made.append(len(b.variables))
     b.suffix = ()
     _budget_rows(b, scen, blocks)
     b.objective = objective
     keyed.give(b, opens, pairs)
     m = b.finish()
     costs = {blk.name: {k: cost_vector(e, m.form.shape[1]) for k, e in blk.cost.items()} for blk in blocks}
+    position = {p.name: i for i, p in enumerate(phases)}
     col_phase = np.full(m.form.shape[1], -1)
-    for i, (first, end) in enumerate(zip(made, made[1:])):
-        col_phase[[v.col for v in b.variables[first:end]]] = i
+    for (_, key), col in m.columns.items():  # a block's keys end with its phase
+        col_phase[col] = position.get(key[-1], -1) if key else -1
     return PhasedModel(m, tuple(p.name for p in phases), costs, col_phase)
 
 

@@ -10,15 +10,13 @@ the caller's main module is never imported again) solves the form with
 found, over a socket pair. The parent relays the run's stop and the
 watchdog's cancel; if the child has not answered ``kill_after_s`` after the
 cancel, the parent ends it and keeps the best plan it was sent (checked
-against every row). A daemonic process (a Dask worker's) solves in a thread
-as before.
+against every row).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing as mp
 import os
 import signal
 import socket
@@ -39,14 +37,9 @@ from planner.solve.status import Solution, SolveStatus
 log = logging.getLogger(__name__)
 
 
-def can_isolate() -> bool:
-    """Whether this process may start a child (a daemonic one may not)."""
-    return not mp.current_process().daemon
-
-
 def wanted(form: Form, opts: SolveOptions) -> bool:
-    """Whether ``form`` is solved in a child process (a big MIP, where a child may be started)."""
-    return form.is_mip() and form.shape[1] >= opts.backend.isolate_min_columns and can_isolate()
+    """Whether ``form`` is solved in a child process (a big MIP)."""
+    return form.is_mip() and form.shape[1] >= opts.backend.isolate_min_columns
 
 
 def _child(conn: Connection) -> None:

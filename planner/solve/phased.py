@@ -112,12 +112,10 @@ def solve_phased(
     started = clock.elapsed()
     form = pm.model.form
     res = solve(form, SolveOptions.of(cfg, clock.left()).but(**clock.watching()), start)
-    how = "phased: phase by phase, then the whole model"
+    how = "phased: the whole model" if start is None else "phased: phase by phase, then the whole model"
     kept = _kept_start(form, start, res.solver, cfg.tuning.backend.plan_row_tol)
     if kept is not None and (not res.has_plan or res.cost > kept.cost):
         res = kept.but(status=SolveStatus.INTERRUPTED if clock.stopped else SolveStatus.FEASIBLE, bound=res.bound)
-    if start is None:
-        how = "phased: the whole model"
     best = max((b for b in (bound, res.bound) if b is not None), default=None)
     if res.has_plan and best is not None:
         res = res.but(bound=min(best, res.cost))
