@@ -40,8 +40,8 @@ class BackendTuning(_Group):
         ge=0,
         description=(
             "a MIP of at least this many columns is solved in a child process that the watchdog can end (HiGHS "
-            "cannot be cancelled inside one step of its root, which on the phased demo ran minutes past its "
-            "limit); lower isolates more solves, each about a second slower to start; 0 isolates every MIP"
+            "cannot be cancelled inside some steps of a big MIP's root); lower isolates more solves, each a "
+            "little slower to start; 0 isolates every MIP"
         ),
     )
     plan_row_tol: float = Field(
