@@ -36,7 +36,7 @@ class BackendTuning(_Group):
     )
     mip_abs_gap: float = Field(1e-6, ge=0.0, description="absolute MIP gap (objective units) at which HiGHS stops")
     isolate_min_columns: int = Field(
-        40_000,
+        20_000,
         ge=0,
         description=(
             "a MIP of at least this many columns is solved in a child process that the watchdog can end (HiGHS "
