@@ -38,7 +38,7 @@ from planner.solve.alternatives import Direction, decisions, solve_alternative
 from planner.solve.clock import Clock
 from planner.solve.direct import Context
 from planner.solve.groups import solve_groups
-from planner.solve.phased import Ahead, look_ahead, solve_phased, with_last_phase
+from planner.solve.phased import Ahead, look_ahead, repaired, solve_phased, with_last_phase
 from planner.solve.rounding import guide_of
 from planner.solve.status import Solution, SolveStatus
 from planner.solve.strategy import solve_model
@@ -265,6 +265,11 @@ def _phase_by_phase(pm: PhasedModel, problems: list[Problem], clock: Clock) -> t
     return with_last_phase(pm, ahead.values, model, sol.values), ahead
 
 
+def _cost(pm: PhasedModel, x: np.ndarray | None) -> float | None:
+    """The phased objective at ``x``; ``None`` for no plan or an incomplete one."""
+    return None if x is None or np.isnan(x).any() else pm.model.form.objective(x)
+
+
 def solve_phases(problem: Problem, progress: Progress = lambda s: None, clock: Clock | None = None) -> Run:
     """A phased scenario: the phases decided in turn, then the whole phased
     model from that plan (:mod:`planner.solve.phased`)."""
@@ -282,6 +287,9 @@ def solve_phases(problem: Problem, progress: Progress = lambda s: None, clock: C
     start, ahead = _phase_by_phase(pm, problems, clock.part("phase by phase", scen.solver.tuning.phased.start_share))
     if ahead.proof is not None:
         raise _no_phased_plan(problems, ahead.proof, clock, progress)
+    phase_by_phase = start
+    ctx = Context(scen.solver, guide_of(problems[-1]))
+    start = repaired(pm, ctx, clock.part("repair", scen.solver.tuning.phased.repair_share), start)
     sol = solve_phased(pm, scen.solver, clock, start, ahead.bound)
     sol = sol.but(seconds=clock.elapsed() - solving)  # every step's, the phases in turn and the whole model
     if not sol.has_plan:
@@ -293,8 +301,11 @@ def solve_phases(problem: Problem, progress: Progress = lambda s: None, clock: C
     if summary["pupils_projected"] is not None and spans[-1] is not None:
         first, last = spans[-1]
         summary["pupils_projected"].update(year=last if first == last else None, years=[first, last])
-    start_cost = None if start is None or np.isnan(start).any() else pm.model.form.objective(start)
-    summary["phase_by_phase"] = {"objective": start_cost, "bound": ahead.bound}
+    summary["phase_by_phase"] = {
+        "objective": _cost(pm, phase_by_phase),
+        "repaired": _cost(pm, start),
+        "bound": ahead.bound,
+    }
     return Run(problems[-1], phased.plan, summary)
 
 

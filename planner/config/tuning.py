@@ -376,6 +376,15 @@ class PhasedTuning(_Group):
             "the rest; the first look-ahead also gives the bound the gap is reported against"
         ),
     )
+    repair_share: float = Field(
+        0.9,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "of the time left after the phases in turn, the hot-site repair of their plan (every phase's catchments "
+            "and areas around a site short of a standard, the layout held) gets this share, the whole model the rest"
+        ),
+    )
 
 
 class AlternativesTuning(_Group):

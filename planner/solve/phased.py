@@ -11,7 +11,12 @@
 2. The last phase (the caller's work, with the single-year strategy, which is
    good at the targets and standards the last phase carries): the problem left
    after the phases before.
-3. The whole phased model started from that plan, in the time left, so that
+3. The single-year strategy's repair of hot sites on the whole phased model
+   (:func:`repaired`): around each site short of a standard, every phase's
+   catchments and areas move together, the layout held. The phases decided in
+   turn leave whole villages where the later phases make them dear; a small
+   MIP over a few sites and every phase moves them.
+4. The whole phased model started from that plan, in the time left, so that
    HiGHS may move a change to another phase (:func:`solve_phased`).
 
 This is PyPSA's rolling horizon (``optimization/window.py``) with the window
@@ -32,7 +37,10 @@ from planner.model.form import Form
 from planner.model.phased import PhasedModel
 from planner.solve.backend import solve
 from planner.solve.clock import Clock
+from planner.solve.direct import Context
 from planner.solve.options import SolveOptions
+from planner.solve.repair import repair
+from planner.solve.staged import layout_fixing
 from planner.solve.status import Solution, SolveStatus
 
 log = logging.getLogger(__name__)
@@ -94,6 +102,20 @@ def with_last_phase(pm: PhasedModel, x: np.ndarray, last: Model, values: np.ndar
         if at is not None:
             out[at] = values[col]
     return out
+
+
+def repaired(pm: PhasedModel, ctx: Context, clock: Clock, start: np.ndarray | None) -> np.ndarray | None:
+    """``start`` (a complete phased plan) after the hot-site repair
+    (:func:`~planner.solve.repair.repair`) on the whole phased model, with
+    every phase's layout held at ``start``'s, in the time ``clock`` has; the
+    repair never makes a plan worse. ``None`` or an incomplete start is returned as it is."""
+    if start is None or np.isnan(start).any():
+        return start
+    m = pm.model
+    plan = Solution(SolveStatus.FEASIBLE, start, m.form.objective(start), None, ctx.cfg.name, 0.0, "phase by phase")
+    res, mips = repair(m, ctx, clock, layout_fixing(m, start), plan)
+    log.info("phased repair: %s -> %s in %d MIPs", plan.objective, res.objective, mips)
+    return res.values
 
 
 def _kept_start(form: Form, start: np.ndarray | None, solver: str, tol: float) -> Solution | None:

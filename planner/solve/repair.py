@@ -45,9 +45,9 @@ def hot_sites(m: Model, x: np.ndarray, tol: float) -> list[str]:
     """The sites with a shortfall, dearest first (its price in the
     objective; ties by site id)."""
     price: dict[str, float] = {}
-    for (s, _), c in m.shortfalls().items():
+    for key, c in m.shortfalls().items():
         if x[c] > tol:
-            price[s] = price.get(s, 0.0) + m.form.cost[c] * x[c]
+            price[key[0]] = price.get(key[0], 0.0) + m.form.cost[c] * x[c]
     return sorted(price, key=lambda s: (-price[s], s))
 
 
@@ -62,17 +62,19 @@ def room_m2(m: Model, x: np.ndarray) -> dict[str, float]:
     act = m.form.activity(x)
     out: dict[str, float] = {}
     for fam in ("sports_area", "site_room"):
-        for (s,), i in m.rows_of(fam).items():
+        for key, i in m.rows_of(fam).items():
             lo, up = m.form.row_lower[i], m.form.row_upper[i]
             slack = act[i] - lo if np.isfinite(lo) else up - act[i]
-            out[s] = out.get(s, 0.0) + max(0.0, slack)
+            out[key[0]] = out.get(key[0], 0.0) + max(0.0, slack)
     return out
 
 
 def placement(pairs: pd.DataFrame, x: np.ndarray) -> Placement:
-    """Per pair: its village-band's number, its site, and whether the
-    village-band is at that site at ``x``."""
-    key = pairs.groupby(["village_id", "band"], sort=False).ngroup().to_numpy()
+    """Per pair: its village-band's number (a village-band in one phase, in
+    a phased model), its site, and whether the village-band is at that site
+    at ``x``."""
+    demand = [c for c in ("village_id", "band", "phase") if c in pairs]
+    key = pairs.groupby(demand, sort=False).ngroup().to_numpy()
     return key, pairs["site_id"].to_numpy(), x[pairs["col"].to_numpy()] > 0.5
 
 

@@ -2,7 +2,8 @@
 column knows its phase, looking ahead relaxes only the later phases (so its
 first step bounds the whole model), the last phase's problem after the others
 keeps what they did, and the plan made phase by phase holds every row of the
-phased model."""
+phased model; the repair moves a whole village off a full site in every
+phase."""
 
 from __future__ import annotations
 
@@ -14,10 +15,14 @@ from planner.model import build_model
 from planner.model.phased import build_phased_model
 from planner.solve.backend import solve
 from planner.solve.clock import Clock
+from planner.solve.direct import Context
 from planner.solve.options import SolveOptions
-from planner.solve.phased import look_ahead, look_ahead_form, with_last_phase
+from planner.solve.phased import look_ahead, look_ahead_form, repaired, with_last_phase
+from planner.solve.repair import hot_sites, placement
+from planner.solve.rounding import guide_of
+from planner.solve.staged import join, layout_fixing
 from planner.solve.strategy import solve_model
-from tests.factory import school, site
+from tests.factory import full_site_case, school, site
 from tests.model.test_phased import _phases, _problems
 
 
@@ -126,3 +131,37 @@ def test_the_plan_made_phase_by_phase_holds_every_row_and_here_is_optimal(tmp_pa
     assert not np.isnan(x).any() and not form.violations(x, 1e-6)
     assert form.objective(x) == pytest.approx(optimum)
     assert solve(form, SolveOptions.of(cfg, 60)).objective == pytest.approx(optimum)
+
+
+def test_the_repair_moves_a_village_off_a_full_site_in_every_phase(tmp_path):
+    """The full-site county (tests.factory) in two phases: V2 sent to A in
+    both costs A a priced shortfall in both; the repair of the phased plan
+    sends V2 to B in both and reaches the phased model's optimum."""
+    problem = full_site_case(tmp_path)
+    pm = build_phased_model([problem, problem], _phases(None, None))
+    m = pm.model
+    ctx = Context(problem.scenario.solver, guide_of(problem))
+    opts = SolveOptions.of(ctx.cfg, 60)
+    direct = solve(m.form, opts)
+    v2 = m.pairs[m.pairs["village_id"] == "V2"]
+    bad = solve(
+        m.form.fixed(*join(layout_fixing(m, direct.x), (v2["col"].to_numpy(), v2["site_id"].eq("A").to_numpy(float)))),
+        opts,
+    )
+    assert bad.objective > direct.objective + 1.0 and hot_sites(m, bad.x, 1e-6) == ["A"]
+    x = repaired(pm, ctx, Clock(30), bad.x)
+    assert x is not None and m.form.violations(x, 1e-6) == []
+    assert m.form.objective(x) == pytest.approx(direct.objective, rel=1e-9)
+    at = v2[x[v2["col"].to_numpy()] > 0.5]
+    assert sorted(zip(at["phase"], at["site_id"])) == [("p1", "B"), ("p2", "B")]
+
+
+def test_a_village_band_in_each_phase_is_its_own_demand(tmp_path):
+    """The repair's placement keys a phased pair by village, band and phase:
+    V2's pairs at A and B share a key within a phase, not across phases."""
+    problem = full_site_case(tmp_path)
+    m = build_phased_model([problem, problem], _phases(None, None)).model
+    key, _, _ = placement(m.pairs, np.zeros(m.form.shape[1]))
+    v2 = (m.pairs["village_id"] == "V2").to_numpy()
+    by_phase = {ph: set(key[v2 & m.pairs["phase"].eq(ph).to_numpy()]) for ph in ("p1", "p2")}
+    assert len(by_phase["p1"]) == len(by_phase["p2"]) == 1 and by_phase["p1"] != by_phase["p2"]
