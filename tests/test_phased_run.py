@@ -49,6 +49,9 @@ def test_the_phased_run_passes_the_checker_phase_by_phase(folder):
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     assert [p["name"] for p in summary["phases"]] == ["一期", "二期"]
     assert [p["plan_year"] for p in summary["phases"]] == [2021, 2023]  # each phase's year with the most pupils
+    steps = summary["phase_by_phase"]  # each step starts from the one before and never makes it worse
+    assert steps["bound"] <= summary["objective"] + 1e-6
+    assert summary["objective"] <= steps["repaired"] + 1e-6 and steps["repaired"] <= steps["objective"] + 1e-6
     for p, spec in zip(summary["phases"], PHASES):
         assert p["cost_budgeted_10k_yuan"] <= spec["budget_10k_yuan"] + 1e-6
     building = ("teaching", "living", "sports", "new_build", "upgrade", "land")
