@@ -132,9 +132,7 @@ class StagedTuning(_Group):
             "a polish from a plan this close to the bound is mostly a proof: HiGHS's primal heuristics go off"
         ),
     )
-    whole_tol: float = Field(
-        1e-6, ge=0.0, description="an assignment share within this of 1 counts as a whole catchment"
-    )
+    whole_tol: float = Field(1e-6, ge=0.0, description="an assignment share this close to 1 is a whole catchment")
 
 
 class RoundingTuning(_Group):
@@ -166,12 +164,8 @@ class RepairTuning(_Group):
             "small and quick beats large and slow"
         ),
     )
-    max_partners: int = Field(
-        48, ge=0, description="the repair stops when a pass with this many partners brings nothing"
-    )
-    outlets: int = Field(
-        3, ge=0, description="open sites with room (sports surplus or free land) freed with each hot site"
-    )
+    max_partners: int = Field(48, ge=0, description="stop after a pass with this many partners brings nothing")
+    outlets: int = Field(3, ge=0, description="open sites with room (sports surplus, free land) freed per hot site")
     site_seconds: float = Field(2.0, gt=0.0, description="time limit of each site's MIP")
     site_gap: float = Field(
         5e-4,
@@ -297,9 +291,7 @@ class DiagnosisTuning(_Group):
     distance_factor: float = Field(
         2.0, ge=1.0, description="trips up to this multiple of a band's limit (or the limit plus distance_extra_km)"
     )
-    distance_extra_km: float = Field(
-        5.0, ge=0.0, description="km added to a band's limit, if more than the factor gives"
-    )
+    distance_extra_km: float = Field(5.0, ge=0.0, description="km added to a band's limit, if more than the factor")
     penalty_budget_pct: float = Field(1.0, gt=0.0, description="penalty per 1 % of a budget exceeded")
     penalty_target: float = Field(10.0, gt=0.0, description="penalty per school off a target")
     penalty_distance_pupil: float = Field(0.01, ge=0.0, description="penalty per pupil beyond a band's limit")
@@ -401,9 +393,7 @@ class AlternativesTuning(_Group):
     partners: int = Field(
         4, ge=0, description="sites freed with each seed site in a first pass (doubled after a pass finding nothing)"
     )
-    max_partners: int = Field(
-        32, ge=0, description="the search stops after a pass with this many partners finds nothing"
-    )
+    max_partners: int = Field(32, ge=0, description="stop after a pass with this many partners finds nothing")
     site_seconds: float = Field(3.0, gt=0.0, description="time limit of each neighbourhood's MIP")
     cost_weight: float = Field(
         0.5,
