@@ -10,8 +10,7 @@ field's answer is relax-and-fix with a proven bound:
    so its best bound is a valid lower bound. It starts from the LP's layout,
    rounded (:mod:`planner.solve.rounding`) and solved with that layout fixed.
 2. **fix**: the layout of stage 1 is fixed, and so is every catchment it kept
-   whole at a site that no split one reaches; the split ones, and the whole
-   ones at the sites they reach, are solved as whole catchments (a small MIP).
+   whole; only the split ones are solved as whole catchments (a small MIP).
    Where that leaves a site short of a standard (a full site taking a whole
    village it had only part of), the catchments around it are freed and
    re-solved (:mod:`planner.solve.repair`); then, still above the target gap,
@@ -51,16 +50,11 @@ def layout_fixing(m: Model, x: np.ndarray) -> Fixing:
 
 
 def whole_catchment_fixing(m: Model, x: np.ndarray, tol: float) -> Fixing:
-    """Every pair of a village-band that ``x`` keeps whole at a site no split
-    village-band reaches, at its value; the others stay free."""
+    """Every pair of a village-band that ``x`` keeps whole, at its value;
+    pairs of split village-bands stay free."""
     p = m.pairs
     share = x[p["col"].to_numpy()]
-    whole = share >= 1 - tol
-    vb = p.groupby(["village_id", "band"], sort=False).ngroup().to_numpy()
-    split_vb = np.unique(vb[(share > tol) & ~whole])
-    touched = p["site_id"].to_numpy()[np.isin(vb, split_vb) & (share > tol)]
-    whole &= ~p["site_id"].isin(touched).to_numpy()
-    whole_vb = p.loc[whole, ["village_id", "band"]].drop_duplicates()
+    whole_vb = p.loc[share >= 1 - tol, ["village_id", "band"]].drop_duplicates()
     mine = p.merge(whole_vb, on=["village_id", "band"], how="left", indicator=True)["_merge"].eq("both").to_numpy()
     return p["col"].to_numpy()[mine], np.round(share[mine])
 
@@ -137,11 +131,10 @@ def fixed_stage(
     m: Model, ctx: Context, clock: Clock, x1: np.ndarray, relaxed_objective: float, invest: np.ndarray
 ) -> Solution | None:
     """Stage 2: whole catchments on stage 1's layout, investments continuous.
-    First every catchment stage 1 kept whole at a site no split one reaches
-    stays fixed and the others are solved, to ``first_fix_gap`` (a start, not
-    the answer: :func:`whole_catchment_fixing`); then the sites where that
-    costs a shortfall are repaired; then, still above the target gap, only
-    the layout stays fixed, from the best so far."""
+    First every catchment stage 1 kept whole stays fixed and only the split
+    ones are solved, to ``first_fix_gap`` (a start, not the answer); then the
+    sites where that costs a shortfall are repaired; then, still above the
+    target gap, only the layout stays fixed, from the best so far."""
     t = ctx.tuning.staged
     form = working_form(m).relaxed(invest)
     mr = replace(m, form=form)

@@ -4,8 +4,6 @@ first stages treat them as continuous."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -268,16 +266,3 @@ def test_coverage_repair_closes_the_lightest_site_not_the_lowest_valued():
     )
     layout = round_layout(m, x, _guide({"primary": 3}, "TRQU"), ROUND)
     assert _opened(m, layout) == {("T", "primary"), ("R", "primary"), ("U", "primary")}
-
-
-def test_stage_2_frees_whole_catchments_at_the_sites_a_split_one_reaches():
-    """V1 sits whole at A, V2 whole at C, V3 is split between A and B: V3's
-    pairs and every pair of V1 (at A, which V3 reaches) stay free; only V2's
-    (at C, which no split village-band reaches) are held, at their values."""
-    rows = [("V1", "A", 1.0), ("V1", "B", 0.0), ("V2", "C", 1.0), ("V2", "B", 0.0), ("V3", "A", 0.4), ("V3", "B", 0.6)]
-    pairs = pd.DataFrame(
-        [{"village_id": v, "band": "g1_3", "site_id": s, "col": i} for i, (v, s, _) in enumerate(rows)]
-    )
-    x = np.array([share for *_, share in rows])
-    cols, vals = staged.whole_catchment_fixing(SimpleNamespace(pairs=pairs), x, 1e-6)
-    assert cols.tolist() == [2, 3] and vals.tolist() == [1.0, 0.0]
