@@ -38,7 +38,7 @@ from planner.solve.alternatives import Direction, decisions, solve_alternative
 from planner.solve.clock import Clock
 from planner.solve.direct import Context
 from planner.solve.groups import solve_groups
-from planner.solve.phased import Ahead, look_ahead, repaired, solve_phased, with_last_phase
+from planner.solve.phased import Ahead, complete, look_ahead, repaired, solve_phased, with_last_phase
 from planner.solve.rounding import guide_of
 from planner.solve.status import Solution, SolveStatus
 from planner.solve.strategy import solve_model
@@ -267,7 +267,7 @@ def _phase_by_phase(pm: PhasedModel, problems: list[Problem], clock: Clock) -> t
 
 def _cost(pm: PhasedModel, x: np.ndarray | None) -> float | None:
     """The phased objective at ``x``; ``None`` for no plan or an incomplete one."""
-    return None if x is None or np.isnan(x).any() else pm.model.form.objective(x)
+    return pm.model.form.objective(x) if complete(x) else None
 
 
 def solve_phases(problem: Problem, progress: Progress = lambda s: None, clock: Clock | None = None) -> Run:
@@ -288,8 +288,9 @@ def solve_phases(problem: Problem, progress: Progress = lambda s: None, clock: C
     if ahead.proof is not None:
         raise _no_phased_plan(problems, ahead.proof, clock, progress)
     phase_by_phase = start
-    ctx = Context(scen.solver, guide_of(problems[-1]))
-    start = repaired(pm, ctx, clock.part("repair", scen.solver.tuning.phased.repair_share), start)
+    if complete(start):
+        ctx = Context(scen.solver, guide_of(problems[-1]))
+        start = repaired(pm, ctx, clock.part("repair", scen.solver.tuning.phased.repair_share), start)
     sol = solve_phased(pm, scen.solver, clock, start, ahead.bound)
     sol = sol.but(seconds=clock.elapsed() - solving)  # every step's, the phases in turn and the whole model
     if not sol.has_plan:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TypeGuard
 
 import numpy as np
 
@@ -104,13 +105,17 @@ def with_last_phase(pm: PhasedModel, x: np.ndarray, last: Model, values: np.ndar
     return out
 
 
-def repaired(pm: PhasedModel, ctx: Context, clock: Clock, start: np.ndarray | None) -> np.ndarray | None:
+def complete(x: np.ndarray | None) -> TypeGuard[np.ndarray]:
+    """Whether ``x`` is a plan with a value for every column (a step that
+    found none leaves ``None`` or NaNs)."""
+    return x is not None and not np.isnan(x).any()
+
+
+def repaired(pm: PhasedModel, ctx: Context, clock: Clock, start: np.ndarray) -> np.ndarray:
     """``start`` (a complete phased plan) after the hot-site repair
     (:func:`~planner.solve.repair.repair`) on the whole phased model, with
     every phase's layout held at ``start``'s, in the time ``clock`` has; the
-    repair never makes a plan worse. ``None`` or an incomplete start is returned as it is."""
-    if start is None or np.isnan(start).any():
-        return start
+    repair never makes a plan worse."""
     m = pm.model
     plan = Solution(SolveStatus.FEASIBLE, start, m.form.objective(start), None, ctx.cfg.name, 0.0, "phase by phase")
     res, mips = repair(m, ctx, clock, layout_fixing(m, start), plan)
@@ -120,7 +125,7 @@ def repaired(pm: PhasedModel, ctx: Context, clock: Clock, start: np.ndarray | No
 
 def _kept_start(form: Form, start: np.ndarray | None, solver: str, tol: float) -> Solution | None:
     """The start itself as a plan, when it is complete and holds every row (within ``tol``)."""
-    if start is None or np.isnan(start).any() or form.violations(start, tol):
+    if not complete(start) or form.violations(start, tol):
         return None
     return Solution(SolveStatus.FEASIBLE, start, form.objective(start), None, solver, 0.0, "phase by phase")
 
