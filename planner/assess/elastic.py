@@ -17,7 +17,7 @@ Relaxed, by group (rows of :mod:`planner.model`):
   it, or the limit plus ``distance_extra_km``) may be used, at a penalty per
   pupil and per share of the limit exceeded.
 
-Penalties (:class:`~planner.config.tuning.DiagnosisTuning`) are in one unit:
+Penalties (:class:`~planner.config.assess_tuning.DiagnosisTuning`) are in one unit:
 breaking a limit by 1 % of itself costs about 1 (a school off a target 10).
 """
 
@@ -29,8 +29,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from planner.config.assess_tuning import DiagnosisTuning
 from planner.config.standards import unit_cost_10k_yuan
-from planner.config.tuning import DiagnosisTuning
 from planner.data.problem import Problem
 from planner.data.travel import attach_distances, band_limit_km
 from planner.domain import BANDS, TYPES

@@ -37,3 +37,9 @@ Count = Annotated[int, Field(ge=0)]
 PositiveCount = Annotated[int, Field(ge=1)]
 """A whole number of one or more (a cap)."""
 Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class TuningGroup(BaseModel):
+    """A group of solve knobs: frozen, an unknown key an error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)

@@ -17,7 +17,7 @@ them, the rest of the county held), as many at once as the solver has
 threads, each with its share of the cap's and the budget's slack; a pass
 over every seed that finds nothing doubles the neighbourhood. Then the
 layout found is fixed and its cost lowered (the polish), its direction kept.
-Knobs: :class:`~planner.config.tuning.AlternativesTuning`.
+Knobs: :class:`~planner.config.assess_tuning.AlternativesTuning`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@
   direct solve from the greedy and interchange start, whatever its size
   (OR-Library's pmed instances reach their optima this way);
 - a model up to ``decompose_above_pairs`` pairs: the staged solve
-  (:mod:`planner.solve.staged`);
+  (:mod:`planner.solve.staged`), or one direct solve when it is small
+  (``staged.direct_max_columns``), which HiGHS proves sooner;
 - above it: the regional decomposition (:mod:`planner.solve.regional`).
 
 :func:`time_plan` prints how the seconds of a run are shared out, from the
@@ -35,7 +36,8 @@ def strategy_of(m: Model, tuning: SolveTuning) -> str:
         return "direct"
     if region_count(len(m.pairs), tuning.regions) > 1:
         return "regional"
-    return "staged" if (m.whole & ~m.relaxable).any() else "direct"
+    small = len(m.form.cost) <= tuning.staged.direct_max_columns
+    return "staged" if (m.whole & ~m.relaxable).any() and not small else "direct"
 
 
 def solve_model(m: Model, problem: Problem, clock: Clock, floors: dict | None = None) -> Solution:

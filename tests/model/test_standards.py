@@ -249,8 +249,13 @@ def test_without_shortfalls_the_same_budget_has_no_plan(tmp_path):
 
 def test_a_construction_budget_leaves_equipment_and_staff_outside(tmp_path, solve_to_folder):
     """``covers: construction``: the budget holds the areas; the equipment a
-    school lacks is still bought, outside it, and counted in the total."""
-    budget = {"budget": {"total_10k_yuan": NEED_10K_YUAN + 0.01, "covers": "construction"}}
+    school lacks is still bought, outside it, and counted in the total. Cost
+    weighs in the objective here: at weight 0 a hire outside the budget,
+    which no standard needs, would cost the plan nothing."""
+    budget = {
+        "budget": {"total_10k_yuan": NEED_10K_YUAN + 0.01, "covers": "construction"},
+        "objective": {"per_10k_yuan": 0.01},
+    }
     _, folder = solve_to_folder(_short_of_area(tmp_path, 0.0, budget, equipment_yuan=100000))  # 100,000 yuan short
     s, summary = _read(folder)
     assert summary["shortfalls"]["count"] == 0 and summary["indicators"]["all_schools_pass"]
