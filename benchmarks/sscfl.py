@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -217,6 +218,7 @@ def run_instance(inst: Instance, time_limit_s: float) -> dict:
     model_s = s["build_seconds"] + s["solve_seconds"]
     row["planner"] = {
         "status": s["status"],
+        "solve_method": s["solve_method"],
         "objective": s["objective"],
         "build_seconds": s["build_seconds"],
         "solve_seconds": s["solve_seconds"],
@@ -242,11 +244,8 @@ def main(argv: list[str] | None = None) -> int:
             row = run_instance(draw(m, n, seed), args.time_limit)
             rows.append(row)
             print(json.dumps({k: row.get(k) for k in ("instance", "ratio", "same_optimum")}), flush=True)
-            out = {
-                "machine": {"cores": __import__("os").cpu_count(), "python": sys.version.split()[0]}
-                | {"platform": platform.platform()},
-                "runs": rows,
-            }
+            machine = {"cores": os.cpu_count(), "python": sys.version.split()[0], "platform": platform.platform()}
+            out = {"machine": machine, "runs": rows}
             ratios = [r["ratio"] for r in rows if "ratio" in r]
             if ratios:
                 out["median_ratio"] = statistics.median(ratios)

@@ -4,7 +4,9 @@ A scenario may override any of them under ``solver.tuning`` (same names,
 validated like the rest of the scenario: an unknown key is an error). Each
 field says its unit and what it trades. Shares are of the time the enclosing
 stage has left when it starts (the run's one clock: :mod:`planner.solve.clock`).
-The figures behind the defaults are in ``benchmarks/README.md``.
+The figures behind the defaults are in ``benchmarks/README.md``; the groups
+of what follows the solve (diagnosis, balance, alternatives, school groups)
+are defined in :mod:`planner.config.assess_tuning`.
 """
 
 from __future__ import annotations
