@@ -32,10 +32,8 @@ CAPPED = deep_merge(
 
 
 def _county(tmp_path, direct_max_columns: int | None = None):
-    vs = [
-        village(f"V{i}", x, y, g1_3=n) for i, (x, y, n) in enumerate([(0, 0, 30), (2, 1, 20), (4, 0, 25), (6, 2, 35)])
-    ]
-    vs += [village("V4", 9, 1, g1_3=15), village("V5", 1, 3, g1_3=10)]
+    where = [(0, 0, 30), (2, 1, 20), (4, 0, 25), (6, 2, 35), (9, 1, 15), (1, 3, 10)]
+    vs = [village(f"V{i}", x, y, g1_3=n) for i, (x, y, n) in enumerate(where)]
     ss = [school(f"S{j}", x, y, "primary") for j, (x, y) in enumerate([(0.5, 0.5), (3, 0), (6, 1), (8, 2)])]
     tuning = {} if direct_max_columns is None else {"staged": {"direct_max_columns": direct_max_columns}}
     scenario = deep_merge(CAPPED, {"solver": {"tuning": tuning}})
@@ -46,9 +44,8 @@ def _with_direct_max(tuning: SolveTuning, columns: int) -> SolveTuning:
     return tuning.model_copy(update={"staged": tuning.staged.model_copy(update={"direct_max_columns": columns})})
 
 
-def _brute_force(pairs) -> float:
-    """The least pupil-km over every two sites kept and every whole assignment within the cap."""
-    p = pairs
+def _brute_force(p) -> float:
+    """The least pupil-km over every two sites kept and every whole assignment within the cap (``p``: the pairs)."""
     villages = sorted(p["village_id"].unique())
     pupils = p.groupby("village_id")["pupils"].first()
     km = {(v, s): d for v, s, d in zip(p["village_id"], p["site_id"], p["distance_km"])}
