@@ -137,6 +137,26 @@ def _ids(prefix: str, n: int) -> list[str]:
     return [f"{prefix}{i:0{width}d}" for i in range(1, n + 1)]
 
 
+POLICY_OFF = {
+    "assignment": {"g1_3": "whole", "g4_6": "whole", "g7_9": "whole"},
+    "max_trip_km": {"g1_3": None, "g4_6": None, "g7_9": None},
+    "boarding_allowed": {"g1_3": True, "g4_6": True, "g7_9": True},
+}
+"""An OR instance's policy: whole catchments, no trip limit, boarding allowed."""
+PUPIL_KM_ONLY = {
+    "pupil_km": 1.0,
+    "per_10k_yuan": 0.0,
+    "per_boarder": {"g1_3": 0, "g4_6": 0, "g7_9": 0},
+    "per_pupil_moved": 0.0,
+}
+"""An objective of pupil-km alone."""
+
+
+def solver_doc(time_limit_s: float) -> dict:
+    """HiGHS on one thread to a zero gap, seeded."""
+    return {"name": "highs", "time_limit_s": time_limit_s, "mip_gap": 0.0, "threads": 1, "seed": 0}
+
+
 def scenario_doc(inst: Instance, time_limit_s: float) -> dict:
     """Standards, costs, caps and limits off; sites may only stay primary or close; p primaries."""
     cap = None if inst.capacity is None else int(inst.capacity)
@@ -146,9 +166,7 @@ def scenario_doc(inst: Instance, time_limit_s: float) -> dict:
         "data": {"gpkg": f"{inst.name}.gpkg"},
         "travel": {"detour_factor": 1.0, "use_roads": inst.kind == "pmed"},
         "policy": {
-            "assignment": {"g1_3": "whole", "g4_6": "whole", "g7_9": "whole"},
-            "max_trip_km": {"g1_3": None, "g4_6": None, "g7_9": None},
-            "boarding_allowed": {"g1_3": True, "g4_6": True, "g7_9": True},
+            **POLICY_OFF,
             "moves": {
                 "teaching_point": ["teaching_point", "closed"],
                 "primary": ["primary", "closed"],
@@ -164,13 +182,8 @@ def scenario_doc(inst: Instance, time_limit_s: float) -> dict:
         },
         "standards": {"enabled": False},
         "targets": {"primary": inst.p},
-        "objective": {
-            "pupil_km": 1.0,
-            "per_10k_yuan": 0.0,
-            "per_boarder": {"g1_3": 0, "g4_6": 0, "g7_9": 0},
-            "per_pupil_moved": 0.0,
-        },
-        "solver": {"name": "highs", "time_limit_s": time_limit_s, "mip_gap": 0.0, "threads": 1, "seed": 0},
+        "objective": PUPIL_KM_ONLY,
+        "solver": solver_doc(time_limit_s),
     }
 
 

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import yaml
-from orlib import CRS, X0, Y0, _ids, run_planner
+from orlib import CRS, POLICY_OFF, PUPIL_KM_ONLY, X0, Y0, _ids, run_planner, solver_doc
 from scipy.sparse import coo_matrix
 from shapely.geometry import Point
 
@@ -61,12 +61,7 @@ class Instance:
     demand: np.ndarray  # (n,) pupils
     capacity: np.ndarray  # (m,) pupils
     fixed_10k_yuan: np.ndarray  # (m,)
-
-    @property
-    def distance_km(self) -> np.ndarray:
-        """(m, n) straight-line km, rounded to the metre as the OD file holds them."""
-        d = self.sites_km[:, None, :] - self.customers_km[None, :, :]
-        return np.round(np.hypot(d[..., 0], d[..., 1]), 3)
+    distance_km: np.ndarray  # (m, n) straight-line km, rounded to the metre as the OD file holds them
 
 
 def draw(m: int, n: int, seed: int) -> Instance:
@@ -74,13 +69,16 @@ def draw(m: int, n: int, seed: int) -> Instance:
     demand = rng.integers(5, 36, n)
     raw = rng.uniform(10, 160, m)
     capacity = np.maximum(np.ceil(raw * RATIO * demand.sum() / raw.sum()), demand.max()).astype(int)
+    sites, customers = rng.uniform(0, SIDE_KM, (m, 2)), rng.uniform(0, SIDE_KM, (n, 2))
+    d = sites[:, None, :] - customers[None, :, :]
     return Instance(
         name=f"sscfl-{m}x{n}-s{seed}",
-        sites_km=rng.uniform(0, SIDE_KM, (m, 2)),
-        customers_km=rng.uniform(0, SIDE_KM, (n, 2)),
+        sites_km=sites,
+        customers_km=customers,
         demand=demand,
         capacity=capacity,
         fixed_10k_yuan=np.round(rng.uniform(300, 700, m), 1),
+        distance_km=np.round(np.hypot(d[..., 0], d[..., 1]), 3),
     )
 
 
@@ -91,18 +89,16 @@ def solve_bare(inst: Instance, time_limit_s: float) -> dict:
     cost = np.concatenate([inst.fixed_10k_yuan, (inst.demand[None, :] * inst.distance_km).ravel()])
     x = m + np.arange(m * n).reshape(m, n)  # x[i, j]'s column
     y = np.arange(m)
-    rows, cols, vals = [], [], []
-    rows.append(np.tile(np.arange(n), m)), cols.append(x.ravel()), vals.append(np.ones(m * n))  # assignment
-    cap_row = n + np.repeat(np.arange(m), n)
-    rows.append(cap_row), cols.append(x.ravel()), vals.append(np.tile(inst.demand, m).astype(float))
-    rows.append(n + y), cols.append(y), vals.append(-inst.capacity.astype(float))
     link = n + m + np.arange(m * n)
-    rows += [link, link]
-    cols += [x.ravel(), np.repeat(y, n)]
-    vals += [np.ones(m * n), -np.ones(m * n)]
-    a = coo_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n + m + m * n, m + m * n)
-    ).tocsc()
+    blocks = [  # (rows, columns, coefficients)
+        (np.tile(np.arange(n), m), x.ravel(), np.ones(m * n)),  # assignment: sum_i x[i, j] = 1
+        (n + np.repeat(y, n), x.ravel(), np.tile(inst.demand, m).astype(float)),  # capacity ...
+        (n + y, y, -inst.capacity.astype(float)),  # ... <= capacity[i] y[i]
+        (link, x.ravel(), np.ones(m * n)),  # x[i, j] <= y[i]
+        (link, np.repeat(y, n), -np.ones(m * n)),
+    ]
+    rows, cols, vals = (np.concatenate(part) for part in zip(*blocks))
+    a = coo_matrix((vals, (rows, cols)), shape=(n + m + m * n, m + m * n)).tocsc()
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = a.shape[1], a.shape[0]
     lp.col_cost_ = cost
@@ -187,23 +183,12 @@ def scenario_doc(inst: Instance, time_limit_s: float) -> dict:
         "description": f"SSCFL {inst.name}",
         "data": {"gpkg": f"{inst.name}.gpkg", "distances": "od.csv"},
         "travel": {"detour_factor": 1.0, "use_roads": False},
-        "policy": {
-            "assignment": {"g1_3": "whole", "g4_6": "whole", "g7_9": "whole"},
-            "max_trip_km": {"g1_3": None, "g4_6": None, "g7_9": None},
-            "boarding_allowed": {"g1_3": True, "g4_6": True, "g7_9": True},
-            "moves": {"primary": ["closed"]},
-            "allow_new_builds": True,
-        },
+        "policy": {**POLICY_OFF, "moves": {"primary": ["closed"]}, "allow_new_builds": True},
         "caps": {"class_size": {"primary": 1, "junior": None}, "school_pupils": off, "use_site_max_classes": True},
         "standards": {"enabled": False},
         "costs": {"new_build_10k_yuan": {"teaching_point": 0, "primary": 0, "junior": 0, "nine_year": 0}},
-        "objective": {
-            "pupil_km": 1.0,
-            "per_10k_yuan": 1.0,
-            "per_boarder": {"g1_3": 0, "g4_6": 0, "g7_9": 0},
-            "per_pupil_moved": 0.0,
-        },
-        "solver": {"name": "highs", "time_limit_s": time_limit_s, "mip_gap": 0.0, "threads": 1, "seed": 0},
+        "objective": PUPIL_KM_ONLY | {"per_10k_yuan": 1.0},
+        "solver": solver_doc(time_limit_s),
     }
 
 
