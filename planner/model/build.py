@@ -8,7 +8,7 @@ import numpy as np
 
 from planner.data.problem import Problem
 from planner.model.campuses import add_campuses
-from planner.model.core import Builder, Model
+from planner.model.core import Builder, Model, gc_paused
 from planner.model.costs import add_budget, add_operating, add_projects, cost_expressions, set_objective
 from planner.model.families import (
     add_areas,
@@ -61,19 +61,20 @@ a family outside this set uses those totals)."""
 def build_model(problem: Problem, floors: dict | None = None) -> Model:
     """The whole MILP for a problem with pairs attached (``floors``: indicator
     floors raised for balance, see :func:`planner.assess.balance.balance_floors`)."""
-    b = Builder(problem.scenario.name.replace(" ", "_"))
-    b.open = open_table(b, problem)
-    b.pairs = pair_table(b, problem)
-    for add in LAYOUT_FAMILIES:
-        add(b, problem)
-    b.cost = cost_expressions(b, problem)
-    add_standard_investments(b, problem, floors)
-    add_projects(b, problem)
-    add_budget(b, problem)
-    set_objective(b, problem)
-    add_shortfall_penalty(b, problem)
-    add_operating(b, problem)
-    m = b.finish()
+    with gc_paused():
+        b = Builder(problem.scenario.name.replace(" ", "_"))
+        b.open = open_table(b, problem)
+        b.pairs = pair_table(b, problem)
+        for add in LAYOUT_FAMILIES:
+            add(b, problem)
+        b.cost = cost_expressions(b, problem)
+        add_standard_investments(b, problem, floors)
+        add_projects(b, problem)
+        add_budget(b, problem)
+        set_objective(b, problem)
+        add_shortfall_penalty(b, problem)
+        add_operating(b, problem)
+        m = b.finish()
     return replace(m, relaxable=relaxable_assignments(m))
 
 

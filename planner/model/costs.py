@@ -101,7 +101,8 @@ def set_objective(b: Builder, problem: Problem) -> None:
     p = b.pairs
     coef = w.pupil_km * p["pupils"] * p["distance_km"]
     coef = coef + p["boards"] * p["pupils"] * p["band"].map(w.per_boarder).fillna(0.0)
-    obj = expr(p["var"], coef.to_numpy(float))
+    b.objective_terms = [(p["pos"].to_numpy(np.int64), coef.to_numpy(float))]
+    obj = pulp.LpAffineExpression()
     if w.per_10k_yuan:
         obj += w.per_10k_yuan * pulp.lpSum(b.cost.values())
     if w.per_pupil_moved:

@@ -9,6 +9,7 @@ p-median's.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pulp
 
@@ -16,7 +17,8 @@ from planner.data.problem import Problem
 from planner.data.travel import serving_types
 from planner.domain import AREA_KINDS, BANDS, LEVEL_TYPES, LEVELS, TYPES
 from planner.model.core import Builder, expr
-from planner.model.variables import level_pupils, open_by_site, pupil_sums, site_pupils
+from planner.model.form import Rows
+from planner.model.variables import level_pupils, open_by_site, pupil_rows, site_pupils
 
 
 def add_enrolment(b: Builder, problem: Problem) -> None:
@@ -33,12 +35,20 @@ def add_enrolment(b: Builder, problem: Problem) -> None:
     ):
         return
     for level in LEVELS:
-        for s, e in pupil_sums(b, b.pairs["level"] == level).items():
+
+        def enrol(s: str, level: str = level) -> pulp.LpVariable:
             v = b.enrol[(s, level)] = b.var("enrol", (s, level), site=s)
-            b.add("enrolment", (s, level), v == e)
-    for s, e in pupil_sums(b, b.pairs["boards"]).items():
+            return v
+
+        sites, rows = pupil_rows(b, (b.pairs["level"] == level).to_numpy(), enrol)
+        b.add_rows("enrolment", [(s, level) for s in sites], rows)
+
+    def boarders(s: str) -> pulp.LpVariable:
         v = b.boarders[s] = b.var("boarders", (s,), site=s)
-        b.add("boarding", (s,), v == e)
+        return v
+
+    sites, rows = pupil_rows(b, b.pairs["boards"].to_numpy(bool), boarders)
+    b.add_rows("boarding", [(s,) for s in sites], rows)
 
 
 def add_one_type(b: Builder, problem: Problem) -> None:
@@ -51,20 +61,45 @@ def add_one_type(b: Builder, problem: Problem) -> None:
 
 def add_assign_all(b: Builder, problem: Problem) -> None:
     """``assign_all[v,band]``: every child of every village is taught somewhere."""
-    for (v, band), idx in b.pairs.groupby(["village_id", "band"], sort=True).indices.items():
-        b.add("assign_all", (v, band), expr(b.pairs["var"].iloc[idx]) == 1)
+    groups = b.pairs.groupby(["village_id", "band"], sort=True).indices
+    if not groups:
+        return
+    pos = b.pairs["pos"].to_numpy(np.int64)
+    lens = np.array([len(i) for i in groups.values()], np.int64)
+    ones = np.ones(len(lens))
+    cols = pos[np.concatenate(list(groups.values()))]
+    b.add_rows("assign_all", list(groups), Rows(lens, cols, np.ones(len(cols)), ones, ones))
 
 
 def add_assign_open(b: Builder, problem: Problem) -> None:
     """``assign_open[v,band,s]``: assign only to a site open as a type that
-    teaches the band (the strong, per-pair form that tightens the LP)."""
+    teaches the band (the strong, per-pair form that tightens the LP): per
+    pair, ``assign - sum(open) <= 0``, as arrays (the model's largest family)."""
+    p = b.pairs
     by_band = {band: open_by_site(b, serving_types(problem, band)) for band in BANDS}
-    for v, band, s, x in b.pairs[["village_id", "band", "site_id", "var"]].itertuples(index=False):
-        e = pulp.LpAffineExpression()  # x - sum(open) <= 0, filled in place: the model's largest family
-        e[x] = 1.0
-        for o in by_band[band].get(s, ()):
-            e[o] = -1.0
-        b.add("assign_open", (v, band, s), pulp.LpConstraint(e, pulp.LpConstraintLE, rhs=0.0))
+    serving = [(s, band, v.pos) for band, by_site in by_band.items() for s, vs in by_site.items() for v in vs]
+    site_band = pd.MultiIndex.from_arrays([p["site_id"], p["band"]])
+    opens = pd.MultiIndex.from_tuples([(s, band) for s, band, _ in serving], names=site_band.names)
+    pair, opened = _matches(site_band, opens)
+    row = np.concatenate([np.arange(len(p)), pair])
+    col = np.concatenate([p["pos"].to_numpy(np.int64), np.array([o for *_, o in serving], np.int64)[opened]])
+    coef = np.concatenate([np.ones(len(p)), -np.ones(len(pair))])
+    order = np.argsort(row, kind="stable")
+    lens = np.bincount(row, minlength=len(p)).astype(np.int64)
+    keys = list(zip(p["village_id"], p["band"], p["site_id"]))
+    b.add_rows("assign_open", keys, Rows(lens, col[order], coef[order], np.full(len(p), -np.inf), np.zeros(len(p))))
+
+
+def _matches(left: pd.Index, right: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """Every (i, j) with ``left[i] == right[j]``, as two arrays, ordered by i then j."""
+    codes, uniques = pd.factorize(left.append(right))
+    lc, rc = codes[: len(left)], codes[len(left) :]
+    by = np.argsort(rc, kind="stable")
+    start = np.searchsorted(rc[by], lc, side="left")
+    count = np.searchsorted(rc[by], lc, side="right") - start
+    i = np.repeat(np.arange(len(left)), count)
+    offset = np.arange(len(i)) - np.repeat(np.cumsum(count) - count, count)
+    return i, by[np.repeat(start, count) + offset]
 
 
 def add_classes(b: Builder, problem: Problem) -> None:

@@ -36,7 +36,7 @@ import pulp
 from planner.config.scenario import PhaseConfig
 from planner.data.problem import Problem
 from planner.model.build import LAYOUT_FAMILIES
-from planner.model.core import Builder, CostVector, Model, cost_vector, expr
+from planner.model.core import Builder, CostVector, Model, cost_vector, expr, gc_paused
 from planner.model.costs import cost_expressions, set_objective
 from planner.model.families import add_areas, add_targets
 from planner.model.standards import add_area_shortfalls, add_shortfall_penalty, add_standard_investments
@@ -141,10 +141,16 @@ def build_phased_model(
     """The phased MILP: ``problems[i]`` carries phase ``i``'s pupils (same sites and pairs' distances)."""
     if len(problems) != len(phases) or not phases:
         raise ValueError("one problem per phase, at least one phase")
+    with gc_paused():
+        return _build(problems, phases, floors)
+
+
+def _build(problems: Sequence[Problem], phases: Sequence[PhaseConfig], floors: dict | None) -> PhasedModel:
     scen = problems[-1].scenario
     b = Builder(scen.name.replace(" ", "_") + "_phased")
     blocks: list[_Block] = []
     objective, opens, pairs, keyed = pulp.LpAffineExpression(), [], [], _Keyed()
+    terms: list[tuple[np.ndarray, np.ndarray]] = []
     prior: dict[tuple[str, str], pulp.LpAffineExpression] = {}
     for i, (problem, phase) in enumerate(zip(problems, phases)):
         last = i == len(phases) - 1
@@ -152,6 +158,7 @@ def build_phased_model(
         set_objective(b, problem)
         add_shortfall_penalty(b, problem)
         objective += phase.weight * b.objective
+        terms += [(pos, phase.weight * coef) for pos, coef in b.objective_terms]
         if phase.budget_10k_yuan is not None:
             spent = pulp.lpSum(e for k, e in block.cost.items() if scen.budget.covered(k))
             b.add("budget_phase", (), spent <= phase.budget_10k_yuan)
@@ -161,7 +168,7 @@ def build_phased_model(
         keyed.take(b, phase.name)
     b.suffix = ()
     _budget_rows(b, scen, blocks)
-    b.objective = objective
+    b.objective, b.objective_terms = objective, terms
     keyed.give(b, opens, pairs)
     m = b.finish()
     costs = {blk.name: {k: cost_vector(e, m.form.shape[1]) for k, e in blk.cost.items()} for blk in blocks}

@@ -22,6 +22,7 @@ from planner.data.problem import Problem
 from planner.data.travel import serving_types
 from planner.domain import LEVEL_OF_BAND, LEVELS
 from planner.model.core import Builder
+from planner.model.variables import pair_vars
 
 
 def add_nearest_zone(b: Builder, problem: Problem) -> None:
@@ -29,6 +30,7 @@ def add_nearest_zone(b: Builder, problem: Problem) -> None:
     nz = problem.scenario.policy.nearest_zone
     if nz is None:
         return
+    pair_vars(b)  # the PuLP stand-ins, in the column "var"
     p = b.pairs
     zone = p[p["village_id"].map(problem.villages["kind"]).isin(nz.kinds).to_numpy()]
     opens = b.open.set_index(["site_id", "type"])["var"]
