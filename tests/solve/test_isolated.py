@@ -4,6 +4,8 @@ stop ended, with the best plan it sent kept when that plan holds every row."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -92,3 +94,12 @@ def test_the_runs_stop_reaches_the_child():
 def test_highs_raising_in_the_child_is_raised_here():
     with pytest.raises(RuntimeError, match="HiGHS raised"):
         isolated.solve_isolated(_form().form, _isolating(), child=STAND_IN + ("failing",))
+
+
+def test_the_child_imports_the_solver_not_the_builder():
+    """The child starts for every big MIP: it imports what solves a form, not
+    the model's builder and the data stack behind it (geopandas, networkx)."""
+    heavy = "{'geopandas', 'networkx', 'planner.model.build'}"
+    code = f"import sys, planner.solve.isolated; print(sorted({heavy} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
