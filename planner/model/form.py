@@ -112,6 +112,30 @@ class Form:
             names=self.names.append(pd.Index(names)),
         )
 
+    def reduced(self, free: np.ndarray, x: np.ndarray) -> Form:
+        """The form over the columns of ``free`` alone, every other column held
+        at ``x``: their cost goes to the offset, their activity into the row
+        bounds, and a row left with no free column is dropped (it holds at
+        ``x`` or not, whatever the free columns do). A solver then reads only
+        the part that can move, not the whole model with most of it fixed."""
+        held = ~np.asarray(free, bool)
+        a = self.matrix
+        fixed_act = a[:, held] @ x[held] if held.any() else np.zeros(a.shape[0])
+        sub = a[:, ~held]
+        rows = np.flatnonzero(np.diff(sub.tocsr().indptr) > 0)
+        return Form(
+            cost=self.cost[~held],
+            offset=self.offset + float(self.cost[held] @ x[held]),
+            lower=self.lower[~held],
+            upper=self.upper[~held],
+            integer=self.integer[~held],
+            matrix=csc_matrix(sub[rows]),
+            row_lower=self.row_lower[rows] - fixed_act[rows],
+            row_upper=self.row_upper[rows] - fixed_act[rows],
+            names=self.names[~held],
+            row_names=tuple(self.row_names[i] for i in rows),
+        )
+
     def violations(self, x: np.ndarray, tol: float) -> list[str]:
         """Rows and bounds ``x`` breaks by more than ``tol`` (relative to the
         row's bound, at least 1), by name, worst first."""

@@ -162,11 +162,11 @@ def neighbourhoods(m: Model, form: Form, ctx: Context, clock: Clock, start: np.n
             jobs = [site_job(near, nothing_fixed, sites, free_pairs(placed, sites), rows, x) for sites in hoods]
             base = form.objective(x)
             outs = backend.solve_many(
-                [(f, x) for f, _ in jobs], opts.but(time_limit_s=min(t.site_seconds, clock.left()))
+                [(f, x[free]) for f, free in jobs], opts.but(time_limit_s=min(t.site_seconds, clock.left()))
             )
             for (_, free), out in zip(jobs, outs):
                 if out.has_plan and out.cost < base - 1e-9 * max(1.0, abs(base)):
-                    x[free] = out.values[free]
+                    x[free] = out.values
                     improved = True
         if not improved:
             if size >= t.max_partners:

@@ -21,7 +21,9 @@ HiGHS runs each site's MIP on one core, so the repair solves as many
 neighbourhoods at once as the solver has threads, on disjoint sites: each
 MIP holds every other site's columns and may use only its share of a shared
 row's slack (the budget, the equipment pool), so every improvement found is
-kept together with the others. Knobs: :class:`~planner.config.tuning.RepairTuning`.
+kept together with the others. A MIP is sent as the part that can move
+(:meth:`~planner.model.form.Form.reduced`), not the whole model with most of
+it fixed. Knobs: :class:`~planner.config.tuning.RepairTuning`.
 """
 
 from __future__ import annotations
@@ -137,17 +139,17 @@ def narrowed(form: Form, rows: np.ndarray, x: np.ndarray, share: float) -> dict[
 def site_job(
     m: Model, layout: Fixing, sites: set[str], free: np.ndarray, rows: dict[int, tuple[float, float]], x: np.ndarray
 ) -> tuple[Form, np.ndarray]:
-    """The MIP of one neighbourhood and the columns it may change: the
-    layout, every pair not ``free`` and every column of a site outside
-    ``sites`` (or of none) held at ``x`` (whole columns rounded)."""
+    """The MIP of one neighbourhood, over the columns it may change (the
+    mask returned): the layout, every pair not ``free`` and every column of
+    a site outside ``sites`` (or of none) held at ``x`` (whole columns
+    rounded) and reduced away."""
     held = ~m.of_sites(sites)
     held[layout[0]] = True
     pair_cols = m.pairs["col"].to_numpy()
     held[pair_cols[~free]] = True
     vals = np.where(m.form.integer, np.round(x), x)
     vals[layout[0]] = layout[1]
-    cols = np.flatnonzero(held)
-    return m.form.fixed(cols, vals[cols]).with_rows(rows), ~held
+    return m.form.with_rows(rows).reduced(~held, vals), ~held
 
 
 def disjoint_neighbourhoods(
@@ -201,12 +203,12 @@ def repair(m: Model, ctx: Context, clock: Clock, layout: Fixing, current: Soluti
         rows = narrowed(m.form, shared, x, 1.0 / len(picks)) if len(picks) > 1 else {}
         jobs = [site_job(m, layout, sites, free, rows, x) for _, sites, free in picks]
         outs = backend.solve_many(
-            [(f, x) for f, _ in jobs], site_opts.but(time_limit_s=min(t.site_seconds, clock.left()))
+            [(f, x[movable]) for f, movable in jobs], site_opts.but(time_limit_s=min(t.site_seconds, clock.left()))
         )
         rounds += len(jobs)
         for (hot, _, _), (_, movable), out in zip(picks, jobs, outs):
             if out.has_plan and out.cost < base - 1e-6 * max(1.0, abs(base)):
-                x[movable] = out.values[movable]
+                x[movable] = out.values
                 improved = True
             else:
                 tried.add(hot)

@@ -211,10 +211,11 @@ def test_jobs_on_disjoint_sites_kept_together_stay_within_a_shared_row():
     empty = (np.zeros(0, np.int64), np.zeros(0))
     jobs = [site_job(m, empty, {s}, np.array([s == "A", s == "B"]), rows, x0) for s in ("A", "B")]
     assert jobs[0][1].tolist() == [True, False] and jobs[1][1].tolist() == [False, True]  # what each may change
-    outs = backend.solve_many([(f, x0) for f, _ in jobs], SolveOptions.of(SolverConfig(threads=2), 10))
+    assert [f.shape[1] for f, _ in jobs] == [1, 1]  # each job's form holds only what it may change
+    outs = backend.solve_many([(f, x0[m]) for f, m in jobs], SolveOptions.of(SolverConfig(threads=2), 10))
     x = x0.copy()
     for (_, movable), out in zip(jobs, outs):
-        x[movable] = out.x[movable]
+        x[movable] = out.x
     assert x == pytest.approx([4.5, 5.5]) and m.form.violations(x, 1e-9) == []
 
 
@@ -237,7 +238,7 @@ def test_two_hot_sites_far_apart_are_repaired_in_one_batch(tmp_path, monkeypatch
     monkeypatch.setattr(
         repair_mod.backend,
         "solve_many",
-        lambda jobs, o: (batches.append([set(np.flatnonzero(f.lower != f.upper)) for f, _ in jobs]), real(jobs, o))[1],
+        lambda jobs, o: (batches.append([set(f.names) for f, _ in jobs]), real(jobs, o))[1],
     )
     res, rounds = repair(m, ctx, Clock(30), layout_fixing(m, direct.x), bad)
     assert len(batches[0]) == 2 and not batches[0][0] & batches[0][1]
