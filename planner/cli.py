@@ -65,6 +65,7 @@ def _stop_on_signal(clock: Clock, quiet: bool) -> Iterator[None]:
     def stop(signum, frame) -> None:  # pragma: no cover - exercised by a subprocess test
         if clock.stopped:
             raise KeyboardInterrupt
+        logging.getLogger("planner").warning("stopping: signal %s received by process %d", signum, os.getpid())
         clock.request_stop()
         if not quiet:
             err.print("stopping: keeping the best plan found so far (again to abort)", highlight=False)

@@ -86,7 +86,8 @@ def test_scenario_runs_and_passes_the_checker(tmp_path, scenario):
         return
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert summary["status"] in ("optimal", "feasible", "time_limit")
+    log = (out / "run.log").read_text(encoding="utf-8")  # with the output, says what stopped a run
+    assert summary["status"] in ("optimal", "feasible", "time_limit"), res.output[-2000:] + log[-2000:]
     assert all(t["met"] for t in summary["targets"].values())
     budget = summary["budget_10k_yuan"]
     assert budget is None or summary["cost_budgeted_10k_yuan"] <= budget * (1 + 1e-6) + 0.01  # the checker's tolerance
