@@ -92,7 +92,7 @@ def add_assign_open(b: Builder, problem: Problem) -> None:
 
 def _matches(left: pd.Index, right: pd.Index) -> tuple[np.ndarray, np.ndarray]:
     """Every (i, j) with ``left[i] == right[j]``, as two arrays, ordered by i then j."""
-    codes, uniques = pd.factorize(left.append(right))
+    codes, _ = pd.factorize(left.append(right))
     lc, rc = codes[: len(left)], codes[len(left) :]
     by = np.argsort(rc, kind="stable")
     start = np.searchsorted(rc[by], lc, side="left")
