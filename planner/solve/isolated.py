@@ -101,7 +101,10 @@ def solve_isolated(
     if heard.failed is not None:
         raise RuntimeError(heard.failed)
     if heard.done is not None:
-        return heard.done.but(seconds=seconds)
+        done = heard.done
+        if done.status is SolveStatus.INTERRUPTED and not heard.stopped:  # the watchdog's cancel, not the run's stop
+            done = done.but(status=SolveStatus.TIME_LIMIT if done.has_plan else SolveStatus.NO_SOLUTION)
+        return done.but(seconds=seconds)
     return _best_sent(form, heard, opts, seconds)
 
 

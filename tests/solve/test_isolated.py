@@ -91,6 +91,13 @@ def test_the_runs_stop_reaches_the_child():
     assert sol.status is SolveStatus.INTERRUPTED and sol.message == "stopped"
 
 
+def test_the_watchdogs_cancel_is_not_the_runs_stop():
+    """A child that overran its time and answers the watchdog's cancel has
+    not been interrupted by the user: its answer is not ``interrupted``."""
+    sol = isolated.solve_isolated(_form().form, _isolating(0.1), child=STAND_IN + ("obliging",))
+    assert sol.status is SolveStatus.NO_SOLUTION and sol.message == "stopped"
+
+
 def test_highs_raising_in_the_child_is_raised_here():
     with pytest.raises(RuntimeError, match="HiGHS raised"):
         isolated.solve_isolated(_form().form, _isolating(), child=STAND_IN + ("failing",))
