@@ -15,9 +15,8 @@ field's answer is relax-and-fix with a proven bound:
    village it had only part of), the catchments around it are freed and
    re-solved (:mod:`planner.solve.repair`); then, still above the target gap,
    only the layout stays fixed. Then, with layout and catchments fixed, the
-   investments are made whole (a small per-site MIP, from stage 2's rounded
-   up): left integer in stage 1 they stall HiGHS, every fractional room
-   becoming a priced shortfall.
+   investments are made whole (a small per-site MIP): left integer in stage 1
+   they stall HiGHS, every fractional room becoming a priced shortfall.
 3. **polish**: everything is freed and the full model solved from stage 2's
    plan, for the time that is left, when the gap is still above the target.
 
@@ -34,7 +33,6 @@ from dataclasses import replace
 import numpy as np
 
 from planner.model.core import Model
-from planner.model.form import Form
 from planner.solve.clock import Clock
 from planner.solve.direct import Context, solve_direct, working_form
 from planner.solve.repair import repair
@@ -176,26 +174,10 @@ def whole_investments(m: Model, ctx: Context, clock: Clock, r2: Solution | None)
     a grace clock), so the plan kept is whole, and stays ``interrupted``."""
     if r2 is None or not r2.has_plan or not m.investments.any():
         return r2
-    form = working_form(m).fixed(*assignment_fixing(m, r2.values))
-    r = solve_direct(m, ctx, clock, form=form, start=investments_start(m, form, r2.values), stop=None)
+    r = solve_direct(m, ctx, clock, form=working_form(m).fixed(*assignment_fixing(m, r2.values)), stop=None)
     if not r.has_plan:
         return None
     return r.but(status=SolveStatus.INTERRUPTED) if r2.interrupted else r
-
-
-def investments_start(m: Model, form: Form, x: np.ndarray) -> np.ndarray:
-    """A partial start for making investments whole: every integer column
-    as in ``x`` (rounded) and the investments rounded up, so that no room or
-    teacher stage 2 bought becomes a priced shortfall; the teachers moved
-    between sites and every continuous column are left for HiGHS to
-    complete. Where a budget cannot pay for the rounding up, HiGHS finds no
-    completion and solves without the start, as it would have."""
-    start = np.where(form.integer, np.round(x), np.nan)
-    inv = m.investments
-    start[inv] = np.ceil(x[inv] - 1e-6)
-    moved = [c for (_, name), c in m.standards.items() if name.startswith(("in_", "out_"))]
-    start[moved] = np.nan
-    return np.clip(start, form.lower, form.upper)
 
 
 def solve_staged(m: Model, ctx: Context, clock: Clock) -> Solution:

@@ -13,10 +13,9 @@ from planner.data.load import load_problem
 from planner.data.travel import attach_distances
 from planner.model import build_model
 from planner.model.core import Builder
-from planner.solve import backend, staged
+from planner.solve import staged
 from planner.solve.clock import Clock
 from planner.solve.direct import Context, solve_direct
-from planner.solve.options import SolveOptions
 from planner.solve.rounding import Guide, fits, guide_of, round_layout, site_load
 from planner.solve.staged import solve_staged
 from planner.solve.status import SolveStatus, no_plan
@@ -36,7 +35,7 @@ STOCK = dict(
 )
 
 
-def _county(tmp_path, seed: int, budget_10k_yuan: float | None = 400.0):
+def _county(tmp_path, seed: int):
     """Three primaries on a line, villages between them, one to close; every
     school short of teachers, rooms and equipment, so investments are needed."""
     vs = [
@@ -48,9 +47,8 @@ def _county(tmp_path, seed: int, budget_10k_yuan: float | None = 400.0):
         "solver": {"threads": 1, "mip_gap": 0.0},
         "caps": OFF["caps"],
         "policy": {**OFF["policy"], "moves": {"primary": ["primary", "closed"]}},
+        "budget": {"total_10k_yuan": 400.0},
     }
-    if budget_10k_yuan is not None:
-        scen["budget"] = {"total_10k_yuan": budget_10k_yuan}
     return attach_distances(load_problem(make_case(tmp_path, vs, ss, scenario=scen)))
 
 
@@ -71,25 +69,6 @@ def test_staged_reaches_the_direct_optimum_with_whole_investments(tmp_path, seed
     assert np.abs(res.x[invest] - np.round(res.x[invest])).max() < 1e-6  # whole, although the stages relax them
     assert res.x[invest].sum() > 0  # the case does need teachers or rooms
     assert m.form.violations(res.x, 1e-6) == []
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_the_start_for_whole_investments_completes_to_a_plan(tmp_path, seed):
-    """Stage 2b's start (investments rounded up, continuous columns and
-    teachers moved left open) completes to a plan of stage 2b's form when
-    the budget can pay for it, buying at least what stage 2 bought."""
-    problem = _county(tmp_path, seed, budget_10k_yuan=None)
-    m = build_model(problem)
-    invest = m.investments
-    r2 = solve_direct(m, _ctx(problem), Clock(60), form=m.form.relaxed(invest))
-    assert r2.has_plan
-    form = m.form.fixed(*staged.assignment_fixing(m, r2.x))
-    start = staged.investments_start(m, form, r2.x)
-    given = ~np.isnan(start)
-    assert not given[~form.integer].any() and given[invest].any()
-    assert (start[invest & given] >= r2.x[invest & given] - 1e-6).all()
-    done = backend.solve(form.fixed(np.flatnonzero(given), start[given]), SolveOptions.of(problem.scenario.solver, 60))
-    assert done.has_plan and form.violations(done.x, 1e-6) == []
 
 
 def test_a_ctrl_c_in_the_warm_start_stops_the_run(tmp_path, monkeypatch):
