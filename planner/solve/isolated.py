@@ -102,8 +102,8 @@ def solve_isolated(
         raise RuntimeError(heard.failed)
     if heard.done is not None:
         done = heard.done
-        if done.status is SolveStatus.INTERRUPTED and not heard.stopped:  # the watchdog's cancel, not the run's stop
-            done = done.but(status=SolveStatus.TIME_LIMIT if done.has_plan else SolveStatus.NO_SOLUTION)
+        if done.status is SolveStatus.INTERRUPTED:  # the run's stop, or only the watchdog's cancel
+            done = done.but(status=_ended(heard.stopped, done.has_plan))
         return done.but(seconds=seconds)
     return _best_sent(form, heard, opts, seconds)
 
@@ -163,12 +163,18 @@ def _best_sent(form: Form, heard: _Heard, opts: SolveOptions, seconds: float) ->
     """The best plan the ended child sent, if it holds every row."""
     name, best, stopped = highs.version(), heard.best, heard.stopped
     if best is None or len(best[0]) != form.shape[1] or form.violations(best[0], opts.backend.plan_row_tol):
-        none = SolveStatus.INTERRUPTED if stopped else SolveStatus.NO_SOLUTION
-        return Solution(none, None, None, None, name, seconds, "ended past its time limit, no plan")
+        return Solution(_ended(stopped, False), None, None, None, name, seconds, "ended past its time limit, no plan")
     x, _, bound = best
-    status = SolveStatus.INTERRUPTED if stopped else SolveStatus.TIME_LIMIT
     kept = bound if np.isfinite(bound) else None
-    return Solution(status, x, form.objective(x), kept, name, seconds, "ended past its time limit")
+    return Solution(_ended(stopped, True), x, form.objective(x), kept, name, seconds, "ended past its time limit")
+
+
+def _ended(stopped: bool, has_plan: bool) -> SolveStatus:
+    """A cancelled solve's status: ``interrupted`` only when the run asked to
+    stop; a watchdog's cancel is a time limit (or no plan)."""
+    if stopped:
+        return SolveStatus.INTERRUPTED
+    return SolveStatus.TIME_LIMIT if has_plan else SolveStatus.NO_SOLUTION
 
 
 if __name__ == "__main__":
