@@ -57,18 +57,17 @@ def _sigterm(signum, frame) -> None:  # pragma: no cover - exercised by a subpro
 
 
 @contextmanager
-def _stop_on_signal(clock: Clock, quiet: bool) -> Iterator[None]:
+def _stop_on_signal(clock: Clock, show: RunDisplay) -> Iterator[None]:
     """While solving, the first Ctrl-C or SIGTERM stops the run's clock: the
-    solve winds down and keeps its best plan (written as ``interrupted``); a
-    second one aborts (nothing written)."""
+    solve winds down and keeps its best plan (written as ``interrupted``, the
+    signal said in ``run.log``); a second one aborts (nothing written)."""
 
     def stop(signum, frame) -> None:  # pragma: no cover - exercised by a subprocess test
         if clock.stopped:
             raise KeyboardInterrupt
-        logging.getLogger("planner").warning("stopping: signal %s received by process %d", signum, os.getpid())
         clock.request_stop()
-        if not quiet:
-            err.print("stopping: keeping the best plan found so far (again to abort)", highlight=False)
+        name = signal.Signals(signum).name
+        show.log(f"stopping: {name} received by process {os.getpid()}; keeping the best plan so far (again to abort)")
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -155,7 +154,7 @@ def run(
         clock = run_clock(scen)
         show = RunDisplay(err, quiet)
         clock.watch = show.watch
-        with show.showing(), _stage_log(verbose), _stop_on_signal(clock, quiet):
+        with show.showing(), _stage_log(verbose), _stop_on_signal(clock, show):
             problem = prepare(scen, show.stage, clock=clock)
             for w in problem.warnings:
                 show.warn(w)

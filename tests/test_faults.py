@@ -223,7 +223,8 @@ def test_a_signal_during_the_polish_writes_the_plan_so_far(tmp_path, sig):
     assert summary["status"] == "interrupted" and summary["mip_gap"] > 0
     status = next(ln for ln in stdout.splitlines() if ln.startswith("状态 status:"))
     assert "interrupted" in stderr and "interrupted" in status, stdout
-    assert "interrupted" in (out / "run.log").read_text(encoding="utf-8")  # the run's log says how it ended
+    log = (out / "run.log").read_text(encoding="utf-8")
+    assert "interrupted" in log and f"stopping: {sig.name} received" in log  # the run's log says how it ended, and why
 
 
 def test_a_signal_before_any_plan_writes_nothing(tmp_path, monkeypatch):
